@@ -1,0 +1,47 @@
+# Two commands: `make run` sets up and starts everything on embedded defaults;
+# `make test` sets up and runs the checks. Both work on a fresh machine.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+CHROMIUM := /usr/bin/chromium
+
+.PHONY: run test lint bench setup browser clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Reinstall when the declared or pinned dependencies change.
+$(STAMP): $(BIN)/python setup.cfg pyproject.toml constraints.txt
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev,test]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+# Debian's chromium for the browser tests; never a downloaded browser build.
+browser:
+	@if [ ! -x $(CHROMIUM) ]; then \
+	  echo "Installing Debian's chromium for the browser tests"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; \
+	fi
+
+run: setup
+	$(BIN)/flask --app wsgi quiz init-db
+	$(BIN)/flask --app wsgi quiz campaign ensure-default
+	@echo "Open http://127.0.0.1:5000 (dev mailbox: http://127.0.0.1:5000/dev/mailbox)"
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/honcho start -f Procfile
+
+lint: setup
+	$(BIN)/ruff check .
+
+test: setup browser lint
+	$(BIN)/pytest
+
+bench: setup
+	@echo "No benchmarks yet."
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

@@ -1,0 +1,54 @@
+"""MeldcodeQuiz: the Flask application factory.
+
+Importing this package has no side effects; `create_app` builds an app.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app: settings (env / .env / defaults, then `config`), extensions,
+    blueprints and CLI commands. Starts no threads and sends no mail."""
+    from quiz import cli, db, errors, formatting
+    from quiz.config import check_required, load_settings
+    from quiz.extensions import csrf
+
+    app = Flask(__name__, instance_relative_config=True)
+    env_file = None if config and config.get("QUIZ_IGNORE_DOTENV") else ".env"
+    app.config.update(load_settings(env_file=env_file, instance_path=app.instance_path))
+    if config:
+        app.config.update(config)
+    check_required(app.config)
+
+    app.config["SECRET_KEY"] = app.config["QUIZ_SECRET_KEY"]
+    app.config["SECRET_KEY_FALLBACKS"] = app.config["QUIZ_SECRET_KEY_FALLBACKS"]
+    app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # the session cookie bounds it
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
+    app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    app.config["SESSION_COOKIE_SECURE"] = app.config["QUIZ_BASE_URL"].startswith("https://")
+
+    app.jinja_env.add_extension("jinja2.ext.do")
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    db.init_app(app)
+    csrf.init_app(app)
+    formatting.init_app(app)
+    errors.init_app(app)
+
+    from quiz.web import signup
+
+    app.register_blueprint(signup.bp)
+    if app.config["QUIZ_MAIL_BACKEND"] == "dev":
+        # The dev mailbox shows every message ever "sent"; it must not exist
+        # in any other mode.
+        from quiz.web import devmail
+
+        app.register_blueprint(devmail.bp)
+
+    cli.init_app(app)
+    return app

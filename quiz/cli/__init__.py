@@ -1,0 +1,29 @@
+"""`flask --app wsgi quiz …` (or just `quiz …`): the operators' commands.
+
+Each topic has its own module with its own click group; this module gathers
+them under `quiz`.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask.cli import AppGroup, FlaskGroup
+
+quiz_group = AppGroup("quiz", help="MeldcodeQuiz: database, campaigns, question sets, outbox.")
+
+
+def init_app(app: Flask) -> None:
+    from quiz.cli import campaigns, database
+
+    for module in (database, campaigns):
+        module.register(quiz_group)
+    app.cli.add_command(quiz_group)
+
+
+def main() -> None:
+    """The `quiz` console script: `quiz X` is `flask --app wsgi quiz X`."""
+    import sys
+
+    from quiz import create_app
+
+    FlaskGroup(create_app=create_app).main(args=["quiz", *sys.argv[1:]], prog_name="quiz")

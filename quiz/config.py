@@ -1,0 +1,97 @@
+"""Settings from the environment or a `.env` file, with embedded defaults.
+
+Every setting has a name starting with ``QUIZ_``. The defaults run the whole
+product on one machine with no services: SQLite under ``instance/`` and the
+dev mailbox instead of SMTP.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from dotenv import dotenv_values
+
+DEV_SECRET_KEY = "dev-only-not-secret"
+
+# name -> (default, parser). A default of None means "derived" or "unset".
+_BOOL_TRUE = {"1", "true", "yes", "on"}
+
+
+def _bool(value: str) -> bool:
+    return value.strip().lower() in _BOOL_TRUE
+
+
+def _list(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+SETTINGS: dict[str, tuple[Any, Any]] = {
+    "QUIZ_ENV": ("development", str),
+    "QUIZ_DATABASE_URL": (None, str),
+    "QUIZ_SECRET_KEY": (None, str),
+    "QUIZ_SECRET_KEY_FALLBACKS": ([], _list),
+    "QUIZ_BASE_URL": ("http://127.0.0.1:5000", str),
+    "QUIZ_MAIL_BACKEND": ("dev", str),
+    "QUIZ_SMTP_URL": ("smtp://127.0.0.1:25", str),
+    "QUIZ_MAIL_FROM": ("MeldcodeQuiz <quiz@meldcodequiz.localhost>", str),
+    "QUIZ_ORGANISER_NAME": ("het MeldcodeQuiz-team", str),
+    "QUIZ_RATELIMIT_STORAGE_URL": ("memory://", str),
+    "QUIZ_EMAIL_CHECK_DELIVERABILITY": (False, _bool),
+    "QUIZ_TOKEN_MAX_AGE_DAYS": (7, int),
+    "QUIZ_CONFIRM_RESEND_MINUTES": (10, int),
+    "QUIZ_OUTBOX_BATCH_SIZE": (200, int),
+    "QUIZ_OUTBOX_LEASE_SECONDS": (300, int),
+    "QUIZ_SCHEDULER_INTERVAL_SECONDS": (5, int),
+    "QUIZ_DEV_MAILBOX_DIR": (None, str),
+    "QUIZ_PRIVACY_CONTACT": ("privacy@meldcodequiz.localhost", str),
+}
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None,
+    env_file: str | os.PathLike[str] | None = ".env",
+    instance_path: str | os.PathLike[str] = "instance",
+) -> dict[str, Any]:
+    """Read every QUIZ_ setting: environment first, then `.env`, then the default.
+
+    The real environment wins over `.env` so an operator can override one value
+    for one run without editing the file.
+    """
+    source: dict[str, str] = {}
+    if env_file and Path(env_file).is_file():
+        source.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    source.update(os.environ if environ is None else environ)
+
+    settings: dict[str, Any] = {}
+    for name, (default, parse) in SETTINGS.items():
+        raw = source.get(name)
+        settings[name] = parse(raw) if raw not in (None, "") else default
+
+    instance = Path(instance_path)
+    if settings["QUIZ_DATABASE_URL"] is None:
+        settings["QUIZ_DATABASE_URL"] = f"sqlite:///{(instance / 'quiz.sqlite3').resolve()}"
+    if settings["QUIZ_DEV_MAILBOX_DIR"] is None:
+        settings["QUIZ_DEV_MAILBOX_DIR"] = str((instance / "dev-mailbox").resolve())
+    if settings["QUIZ_SECRET_KEY"] is None and settings["QUIZ_ENV"] in ("development", "testing"):
+        settings["QUIZ_SECRET_KEY"] = DEV_SECRET_KEY
+    settings["QUIZ_BASE_URL"] = settings["QUIZ_BASE_URL"].rstrip("/")
+    return settings
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or unusable; the message says which and how to fix it."""
+
+
+def check_required(settings: Mapping[str, Any]) -> None:
+    """Refuse to start with settings that would be unsafe or cannot work."""
+    if not settings.get("QUIZ_SECRET_KEY"):
+        raise ConfigError(
+            "QUIZ_SECRET_KEY is not set. Outside development every link would be "
+            "forgeable; set it in the environment or .env, e.g. "
+            "QUIZ_SECRET_KEY=$(python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+        )
+    if settings.get("QUIZ_MAIL_BACKEND") not in ("dev", "smtp"):
+        raise ConfigError("QUIZ_MAIL_BACKEND must be 'smtp' or 'dev'.")

@@ -1,0 +1,67 @@
+"""Friendly Dutch error pages with the right status; never a traceback."""
+
+from __future__ import annotations
+
+from flask import Flask, render_template
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+# Specific situations, passed as abort(status, description=key).
+MESSAGES: dict[str, tuple[str, str]] = {
+    "invalid_confirm": (
+        "Deze bevestigingslink klopt niet",
+        "De link is niet compleet of is veranderd. Kopieer de hele link uit de e-mail, "
+        "of meld je opnieuw aan.",
+    ),
+    "expired_confirm": (
+        "Deze bevestigingslink is verlopen",
+        "Een bevestigingslink is 7 dagen geldig. Meld je opnieuw aan; je krijgt dan een nieuwe link.",
+    ),
+}
+
+GENERIC: dict[int, tuple[str, str]] = {
+    400: ("Dat ging niet goed", "Het verzoek was niet compleet of niet geldig. Probeer het opnieuw."),
+    404: ("Pagina niet gevonden", "Deze pagina bestaat niet (meer). Controleer de link."),
+    405: ("Dat kan hier niet", "Deze pagina werkt niet op deze manier. Ga terug en probeer het opnieuw."),
+    410: ("Deze link is verlopen", "Deze link is niet meer geldig."),
+    413: ("Dat is te veel", "Je hebt te veel tekst verstuurd. Maak het korter en probeer het opnieuw."),
+    422: ("Controleer je invoer", "Niet alles is goed ingevuld."),
+    429: (
+        "Even wachten",
+        "Je hebt dit te vaak geprobeerd. Wacht een paar minuten en probeer het dan opnieuw.",
+    ),
+    500: ("Er ging iets mis bij ons", "Het ligt niet aan jou. Probeer het over een paar minuten opnieuw."),
+}
+
+
+def error_page(status: int, key: str | None = None) -> tuple[str, int]:
+    title, text = MESSAGES.get(key or "", GENERIC.get(status, GENERIC[400]))
+    show_signup = key in ("invalid_confirm", "expired_confirm")
+    return render_template(
+        "error.html", status=status, title=title, text=text, show_signup=show_signup
+    ), status
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def _csrf(exc: CSRFError) -> tuple[str, int]:
+        return render_template(
+            "error.html",
+            status=400,
+            title="Het formulier is verlopen",
+            text="Laad de pagina opnieuw en verstuur het formulier nog een keer.",
+            show_signup=False,
+        ), 400
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException):  # noqa: ANN202 - a page or the redirect itself
+        status = exc.code or 500
+        if status < 400:  # routing redirects (e.g. a missing trailing slash)
+            return exc
+        key = exc.description if exc.description in MESSAGES else None
+        return error_page(status, key)
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> tuple[str, int]:
+        app.logger.exception("unhandled error")
+        return error_page(InternalServerError.code)

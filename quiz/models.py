@@ -1,0 +1,277 @@
+"""The tables: question sets, campaigns, participants, the outbox and answers.
+
+The unique constraints carry the product's promises: one row per
+(participant, kind, day) in the outbox means one question email per
+participant per day, whatever the code paths do; one answer per
+(participant, question) means the first confirmed answer is the one that
+counts.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    Time,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from quiz.db import Base, UTCDateTime
+
+SECTORS: dict[str, str] = {
+    "onderwijs": "Onderwijs",
+    "kinderopvang": "Kinderopvang",
+    "jeugdhulp": "Jeugdhulp",
+    "gezondheidszorg": "Gezondheidszorg",
+    "maatschappelijke_ondersteuning": "Maatschappelijke ondersteuning",
+    "justitie": "Justitie",
+    "anders": "Anders",
+}
+
+PARTICIPANT_STATUSES = ("pending", "active", "completed", "unsubscribed", "bounced", "erased")
+DELIVERY_KINDS = ("confirm", "already_registered", "question", "followup", "reminder", "summary")
+DELIVERY_STATUSES = ("pending", "sending", "sent", "deferred", "failed", "cancelled")
+START_MODES = ("fixed", "rolling")
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class QuestionSet(Base):
+    """A versioned set of questions; a campaign points at exactly one version."""
+
+    __tablename__ = "question_set"
+    __table_args__ = (UniqueConstraint("slug", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(80))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    title: Mapped[str] = mapped_column(String(200))
+    language: Mapped[str] = mapped_column(String(10), default="nl")
+    intro: Mapped[str] = mapped_column(Text, default="")
+    # "Check the answers against your own sector's meldcode" — shown with every question.
+    sector_notice: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    questions: Mapped[list[Question]] = relationship(
+        back_populates="question_set", order_by="Question.position", cascade="all, delete-orphan"
+    )
+
+
+class Question(Base):
+    __tablename__ = "question"
+    __table_args__ = (
+        UniqueConstraint("question_set_id", "position"),
+        CheckConstraint("meldcode_step IS NULL OR meldcode_step BETWEEN 1 AND 5", name="step"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    question_set_id: Mapped[int] = mapped_column(ForeignKey("question_set.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)  # the quiz day, 1..N
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)  # Markdown subset
+    explanation: Mapped[str] = mapped_column(Text)  # Markdown subset
+    discussion_prompt: Mapped[str] = mapped_column(Text)  # Markdown subset
+    meldcode_step: Mapped[int | None] = mapped_column(Integer)
+    # [{"title": ..., "url": "https://..."}]
+    sources: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+
+    question_set: Mapped[QuestionSet] = relationship(back_populates="questions")
+    options: Mapped[list[Option]] = relationship(
+        back_populates="question", order_by="Option.position", cascade="all, delete-orphan"
+    )
+
+    @property
+    def correct_option(self) -> Option | None:
+        return next((o for o in self.options if o.is_correct), None)
+
+
+class Option(Base):
+    __tablename__ = "option"
+    __table_args__ = (
+        UniqueConstraint("question_id", "label"),
+        UniqueConstraint("question_id", "position"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    question_id: Mapped[int] = mapped_column(ForeignKey("question.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    label: Mapped[str] = mapped_column(String(2))  # A, B, C, ...
+    text: Mapped[str] = mapped_column(Text)
+    is_correct: Mapped[bool] = mapped_column(Boolean, default=False)
+    feedback: Mapped[str | None] = mapped_column(Text)
+
+    question: Mapped[Question] = relationship(back_populates="options")
+
+
+class Campaign(Base):
+    """One run of the quiz: which questions, when they go out, when signup is open."""
+
+    __tablename__ = "campaign"
+    __table_args__ = (
+        UniqueConstraint("slug"),
+        CheckConstraint(_in("start_mode", START_MODES), name="start_mode"),
+        CheckConstraint("start_mode = 'rolling' OR start_date IS NOT NULL", name="fixed_has_date"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(80))
+    name: Mapped[str] = mapped_column(String(200))
+    question_set_id: Mapped[int | None] = mapped_column(ForeignKey("question_set.id", ondelete="RESTRICT"))
+    start_mode: Mapped[str] = mapped_column(String(10), default="rolling")
+    start_date: Mapped[date | None] = mapped_column(Date)
+    send_time: Mapped[time] = mapped_column(Time, default=time(7, 30))
+    followup_time: Mapped[time] = mapped_column(Time, default=time(15, 0))
+    timezone: Mapped[str] = mapped_column(String(64), default="Europe/Amsterdam")
+    # ISO dates (YYYY-MM-DD) on which no quiz email goes out, besides weekends and holidays.
+    skip_dates: Mapped[list[str]] = mapped_column(JSON, default=list)
+    reminders_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    summary_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    followups_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    signup_opens_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    signup_closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Last day answers are accepted; derived from the schedule when empty.
+    ends_on: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    question_set: Mapped[QuestionSet | None] = relationship()
+
+    def signup_state(self, now: datetime) -> str:
+        """'open', 'not_yet' or 'closed': signup is open from opens_at (inclusive)
+        until closes_at (exclusive); a missing bound is no bound."""
+        if self.signup_opens_at is not None and now < self.signup_opens_at:
+            return "not_yet"
+        if self.signup_closes_at is not None and now >= self.signup_closes_at:
+            return "closed"
+        return "open"
+
+
+class Participant(Base):
+    __tablename__ = "participant"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "email"),
+        CheckConstraint(_in("status", PARTICIPANT_STATUSES), name="status"),
+        Index("ix_participant_campaign_status", "campaign_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
+    # Normalised by email-validator; NULL once erased.
+    email: Mapped[str | None] = mapped_column(String(320))
+    name: Mapped[str | None] = mapped_column(String(200))
+    organisation: Mapped[str | None] = mapped_column(String(200))
+    sector: Mapped[str | None] = mapped_column(String(40))
+    role: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    consent_version: Mapped[str | None] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    first_quiz_day: Mapped[date | None] = mapped_column(Date)
+    status_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    campaign: Mapped[Campaign] = relationship()
+
+
+class Delivery(Base):
+    """The outbox: one row per email that should go out.
+
+    `day` is the question's position for question/followup/reminder and 0 for
+    the other kinds. It is NOT NULL on purpose: a unique key over a nullable
+    question id would let NULLs through as distinct, on SQLite and PostgreSQL
+    alike.
+    """
+
+    __tablename__ = "delivery"
+    __table_args__ = (
+        UniqueConstraint("participant_id", "kind", "day", name="uq_delivery_participant_kind_question"),
+        CheckConstraint(_in("kind", DELIVERY_KINDS), name="kind"),
+        CheckConstraint(_in("status", DELIVERY_STATUSES), name="status"),
+        Index("ix_delivery_status_due", "status", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participant.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(20))
+    day: Mapped[int] = mapped_column(Integer, default=0)
+    question_id: Mapped[int | None] = mapped_column(ForeignKey("question.id", ondelete="SET NULL"))
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A claim is a lease: a worker that dies leaves rows that others take over
+    # once claimed_until has passed.
+    claimed_by: Mapped[str | None] = mapped_column(String(80))
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    message_id: Mapped[str | None] = mapped_column(String(255))
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    participant: Mapped[Participant] = relationship()
+    question: Mapped[Question | None] = relationship()
+
+
+class Answer(Base):
+    """An answer a person confirmed (POST); never created by a GET."""
+
+    __tablename__ = "answer"
+    __table_args__ = (UniqueConstraint("participant_id", "question_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participant.id", ondelete="CASCADE"))
+    question_id: Mapped[int] = mapped_column(ForeignKey("question.id", ondelete="CASCADE"))
+    option_id: Mapped[int] = mapped_column(ForeignKey("option.id", ondelete="CASCADE"))
+    answered_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    source: Mapped[str] = mapped_column(String(20), default="confirmed")
+    # Set when the participant says the question was discussed in their team.
+    discussed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    participant: Mapped[Participant] = relationship()
+    question: Mapped[Question] = relationship()
+    option: Mapped[Option] = relationship()
+
+
+class LinkHit(Base):
+    """A GET or HEAD on a link from an email: provisional, never an answer."""
+
+    __tablename__ = "link_hit"
+    __table_args__ = (Index("ix_link_hit_participant_question", "participant_id", "question_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participant.id", ondelete="CASCADE"))
+    question_id: Mapped[int | None] = mapped_column(ForeignKey("question.id", ondelete="CASCADE"))
+    option_id: Mapped[int | None] = mapped_column(ForeignKey("option.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(20), default="answer")
+    method: Mapped[str] = mapped_column(String(8))
+    hit_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    client_hash: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(400))
+    is_sweep: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Organiser(Base):
+    __tablename__ = "organiser"
+    __table_args__ = (UniqueConstraint("email"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

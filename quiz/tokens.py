@@ -1,0 +1,54 @@
+"""Signed tokens for links in emails, one salt per purpose.
+
+A token for one purpose never validates for another (the salt differs), and
+after a key rotation old links keep working through QUIZ_SECRET_KEY_FALLBACKS.
+Tokens hold ids only, never an email address or a name.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask import current_app
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+PURPOSES = ("confirm", "answer", "unsubscribe", "manage", "discussed")
+
+
+class TokenInvalid(Exception):
+    """Tampered, foreign or malformed token (HTTP 400)."""
+
+
+class TokenExpired(Exception):
+    """A genuine token past its lifetime (HTTP 410)."""
+
+
+def _serializer(purpose: str) -> URLSafeTimedSerializer:
+    if purpose not in PURPOSES:
+        raise ValueError(f"unknown token purpose {purpose!r}")
+    cfg = current_app.config
+    # itsdangerous signs with the last key and verifies with all of them.
+    keys = [*cfg["QUIZ_SECRET_KEY_FALLBACKS"], cfg["QUIZ_SECRET_KEY"]]
+    return URLSafeTimedSerializer(keys, salt=f"quiz.{purpose}")
+
+
+def make_token(purpose: str, payload: Any) -> str:
+    return _serializer(purpose).dumps(payload)
+
+
+def read_token(purpose: str, token: str, max_age_seconds: int, now: datetime) -> Any:
+    """The payload of a valid token; TokenExpired or TokenInvalid otherwise.
+
+    `now` decides expiry so tests and rules agree on the moment.
+    """
+    serializer = _serializer(purpose)
+    try:
+        payload, signed_at = serializer.loads(token, return_timestamp=True)
+    except SignatureExpired as exc:  # pragma: no cover - we check age ourselves below
+        raise TokenExpired from exc
+    except (BadSignature, UnicodeError, ValueError, TypeError) as exc:
+        raise TokenInvalid from exc
+    if (now - signed_at).total_seconds() > max_age_seconds:
+        raise TokenExpired
+    return payload

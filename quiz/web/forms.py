@@ -1,0 +1,68 @@
+"""Forms with Dutch messages. Email addresses are checked by email-validator."""
+
+from __future__ import annotations
+
+from email_validator import EmailNotValidError, validate_email
+from flask import current_app
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, SelectField, StringField
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
+
+from quiz.models import SECTORS
+
+
+class SignupForm(FlaskForm):
+    email = EmailField(
+        "E-mailadres",
+        validators=[
+            DataRequired("Vul je e-mailadres in."),
+            Length(max=254, message="Dit e-mailadres is te lang."),
+        ],
+    )
+    name = StringField(
+        "Naam (niet verplicht)",
+        validators=[Optional(), Length(max=100, message="Gebruik hooguit 100 tekens.")],
+    )
+    organisation = StringField(
+        "Organisatie",
+        validators=[
+            DataRequired("Vul de naam van je organisatie in."),
+            Length(max=150, message="Gebruik hooguit 150 tekens."),
+        ],
+    )
+    sector = SelectField(
+        "Sector",
+        choices=[("", "Kies je sector"), *SECTORS.items()],
+        validators=[DataRequired("Kies je sector.")],
+        validate_choice=False,  # validate_sector gives the Dutch message
+    )
+    role = StringField(
+        "Functie (niet verplicht)",
+        validators=[Optional(), Length(max=100, message="Gebruik hooguit 100 tekens.")],
+    )
+    consent = BooleanField(
+        "Ik geef toestemming",
+        validators=[DataRequired("Geef toestemming, anders kunnen we je de vragen niet sturen.")],
+    )
+
+    normalised_email: str = ""
+
+    def validate_email(self, field: EmailField) -> None:
+        try:
+            result = validate_email(
+                field.data or "",
+                check_deliverability=current_app.config["QUIZ_EMAIL_CHECK_DELIVERABILITY"],
+            )
+        except EmailNotValidError as exc:
+            raise ValidationError(
+                "Dit is geen geldig e-mailadres. Controleer het, bijvoorbeeld naam@school.nl."
+            ) from exc
+        self.normalised_email = result.normalized
+
+    def validate_sector(self, field: SelectField) -> None:
+        if field.data not in SECTORS:
+            raise ValidationError("Kies je sector.")
+
+
+class ConfirmForm(FlaskForm):
+    """Only the CSRF token: the button is the whole form."""

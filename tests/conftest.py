@@ -1,0 +1,201 @@
+"""Fixtures in the flaskr style: `app`, `client`, `runner`, plus a real SMTP
+server on loopback (aiosmtpd) and the database the suite runs against.
+
+The suite runs on SQLite by default and on PostgreSQL when
+QUIZ_TEST_DATABASE_URL is set (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP as SMTPProtocol
+from flask import Flask
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session
+
+from quiz import create_app
+from quiz.cli.database import upgrade
+from quiz.db import Base, database, session_scope
+
+PG_URL = os.environ.get("QUIZ_TEST_DATABASE_URL")
+
+
+# --- SMTP ------------------------------------------------------------------
+
+
+@dataclass
+class SMTPHandler:
+    """Keeps every accepted message; `refuse` maps an address to a reply such as
+    "550 5.1.1 No such user" or "451 4.3.0 Try again later"."""
+
+    messages: list[EmailMessage] = field(default_factory=list)
+    envelopes: list[tuple[str, list[str]]] = field(default_factory=list)
+    refuse: dict[str, str] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: ANN001, ANN201, N802
+        reply = self.refuse.get(address.lower())
+        if reply:
+            return reply
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: ANN001, ANN201, N802
+        msg = message_from_bytes(envelope.content, policy=policy.default)
+        with self.lock:
+            self.messages.append(msg)  # type: ignore[arg-type]
+            self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+        return "250 Message accepted"
+
+    def to(self, address: str) -> list[EmailMessage]:
+        return [m for m in self.messages if address.lower() in str(m["To"]).lower()]
+
+    def clear(self) -> None:
+        with self.lock:
+            self.messages.clear()
+            self.envelopes.clear()
+            self.refuse.clear()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class _Controller(Controller):
+    def factory(self) -> SMTPProtocol:
+        return SMTPProtocol(self.handler, hostname="smtp.test")
+
+
+@pytest.fixture(scope="session")
+def smtp_server() -> Iterator[_Controller]:
+    controller = _Controller(SMTPHandler(), hostname="127.0.0.1", port=free_port())
+    controller.start()
+    yield controller
+    controller.stop()
+
+
+@pytest.fixture
+def smtp(smtp_server: _Controller) -> Iterator[SMTPHandler]:
+    """The real SMTP server's handler, emptied for each test."""
+    smtp_server.handler.clear()
+    yield smtp_server.handler
+    smtp_server.handler.clear()
+
+
+# --- database --------------------------------------------------------------
+
+
+def _base_config(db_url: str, tmp: Path, smtp_port: int) -> dict[str, Any]:
+    return {
+        "TESTING": True,
+        "QUIZ_IGNORE_DOTENV": True,
+        "QUIZ_ENV": "testing",
+        "QUIZ_SECRET_KEY": "test-secret",
+        "QUIZ_DATABASE_URL": db_url,
+        "QUIZ_MAIL_BACKEND": "smtp",
+        "QUIZ_SMTP_URL": f"smtp://127.0.0.1:{smtp_port}?timeout=5",
+        "QUIZ_DEV_MAILBOX_DIR": str(tmp / "dev-mailbox"),
+        "QUIZ_BASE_URL": "http://quiz.test",
+    }
+
+
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory, smtp_server: _Controller) -> Path | None:
+    """A SQLite file migrated once per run; each test gets a copy."""
+    if PG_URL:
+        return None
+    tmp = tmp_path_factory.mktemp("template")
+    path = tmp / "template.sqlite3"
+    app = create_app(_base_config(f"sqlite:///{path}", tmp, smtp_server.port))
+    upgrade(app)
+    database(app).dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def migrated_pg(smtp_server: _Controller, tmp_path_factory: pytest.TempPathFactory) -> str | None:
+    """Empty the PostgreSQL test database and migrate it once per run."""
+    if not PG_URL:
+        return None
+    engine = create_engine(PG_URL)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    app = create_app(_base_config(PG_URL, tmp_path_factory.mktemp("pg"), smtp_server.port))
+    upgrade(app)
+    database(app).dispose()
+    return PG_URL
+
+
+def _truncate_pg(app: Flask) -> None:
+    tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
+    with database(app).engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+def db_url(tmp_path: Path, migrated_sqlite: Path | None, migrated_pg: str | None) -> str:
+    if migrated_pg:
+        return migrated_pg
+    assert migrated_sqlite is not None
+    target = tmp_path / "quiz.sqlite3"
+    shutil.copy(migrated_sqlite, target)
+    return f"sqlite:///{target}"
+
+
+@pytest.fixture
+def app_config(db_url: str, tmp_path: Path, smtp_server: _Controller) -> dict[str, Any]:
+    """Override entries in a test with `@pytest.mark.parametrize` or by
+    requesting this fixture and changing it before `app` is built."""
+    return _base_config(db_url, tmp_path, smtp_server.port)
+
+
+@pytest.fixture
+def app(app_config: dict[str, Any]) -> Iterator[Flask]:
+    app = create_app(app_config)
+    yield app
+    if PG_URL:
+        _truncate_pg(app)
+    database(app).dispose()
+
+
+@pytest.fixture
+def client(app: Flask):  # noqa: ANN201
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask):  # noqa: ANN201
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def session(app: Flask) -> Iterator[Session]:
+    with session_scope(app) as s:
+        yield s
+
+
+# --- time ------------------------------------------------------------------
+
+
+def at(text_: str) -> datetime:
+    """An aware UTC moment from a local Amsterdam time, e.g. at("2026-11-16 07:30")."""
+    from zoneinfo import ZoneInfo
+
+    return datetime.fromisoformat(text_).replace(tzinfo=ZoneInfo("Europe/Amsterdam")).astimezone(UTC)

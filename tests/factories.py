@@ -1,0 +1,50 @@
+"""Small builders for rows the tests need."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from quiz.models import Campaign, Participant
+
+
+def make_campaign(session: Session, now: datetime, **fields: Any) -> Campaign:
+    values: dict[str, Any] = {
+        "slug": "test",
+        "name": "MeldcodeQuiz test",
+        "start_mode": "rolling",
+        "send_time": time(7, 30),
+        "followup_time": time(15, 0),
+        "timezone": "Europe/Amsterdam",
+        "skip_dates": [],
+        "created_at": now,
+    }
+    values.update(fields)
+    campaign = Campaign(**values)
+    session.add(campaign)
+    session.commit()
+    return campaign
+
+
+def make_participant(
+    session: Session, campaign: Campaign, now: datetime, email: str = "deelnemer@example.org", **fields: Any
+) -> Participant:
+    values: dict[str, Any] = {
+        "campaign": campaign,
+        "email": email,
+        "organisation": "Basisschool De Linde",
+        "sector": "onderwijs",
+        "status": "active",
+        "created_at": now,
+        "consent_at": now,
+        "consent_version": "test",
+        "confirmed_at": now,
+        "first_quiz_day": date(2026, 11, 16),
+    }
+    values.update(fields)
+    participant = Participant(**values)
+    session.add(participant)
+    session.commit()
+    return participant
