@@ -21,6 +21,7 @@ from email.charset import QP, Charset
 from email.header import Header
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
+from email.policy import compat32
 from email.utils import format_datetime, formataddr, parseaddr
 from functools import lru_cache
 from pathlib import Path
@@ -33,6 +34,9 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from quiz.formatting import dutch_date, dutch_time
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "email_templates"
+
+# smtplib sends bytes as they are, so the line ends must already be CRLF.
+_WIRE = compat32.clone(linesep="\r\n")
 
 _UTF8_QP = Charset("utf-8")
 _UTF8_QP.body_encoding = QP
@@ -107,7 +111,7 @@ def build_message(email: RenderedEmail, envelope: Envelope, mail_from: str, date
         msg[name] = clean_header_text(value)
     msg.attach(MIMEText(email.text, "plain", _UTF8_QP))
     msg.attach(MIMEText(email.html, "html", _UTF8_QP))
-    return msg.as_bytes()
+    return msg.as_bytes(policy=_WIRE)
 
 
 class SendError(Exception):

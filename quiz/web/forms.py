@@ -5,7 +5,7 @@ from __future__ import annotations
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, SelectField, StringField
+from wtforms import BooleanField, EmailField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from quiz.models import SECTORS
@@ -32,7 +32,10 @@ class SignupForm(FlaskForm):
     )
     sector = SelectField(
         "Sector",
-        choices=[("", "Kies je sector"), *SECTORS.items()],
+        choices=[
+            SelectChoice("", "Kies je sector"),
+            *(SelectChoice(v, label) for v, label in SECTORS.items()),
+        ],
         validators=[DataRequired("Kies je sector.")],
         validate_choice=False,  # validate_sector gives the Dutch message
     )
