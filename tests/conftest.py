@@ -199,3 +199,85 @@ def at(text_: str) -> datetime:
     from zoneinfo import ZoneInfo
 
     return datetime.fromisoformat(text_).replace(tzinfo=ZoneInfo("Europe/Amsterdam")).astimezone(UTC)
+
+
+# --- live server and browser -------------------------------------------------
+
+
+@dataclass
+class LiveServer:
+    url: str
+    app: Flask
+
+    def send_outbox(self) -> None:
+        """Send what the outbox holds now, as the scheduler's next tick would."""
+        from quiz.db import utcnow
+        from quiz.mailer import transport_from_config
+        from quiz.outbox import drain
+
+        drain(self.app, transport_from_config(self.app.config), utcnow, "live-server-test")
+
+
+@pytest.fixture
+def live_server(app_config: dict[str, Any]) -> Iterator[LiveServer]:
+    """The app served over real HTTP on loopback (werkzeug, threaded), with the
+    dev mailbox, for browser tests."""
+    from werkzeug.serving import make_server
+
+    port = free_port()
+    config = {
+        **app_config,
+        "QUIZ_MAIL_BACKEND": "dev",
+        "QUIZ_BASE_URL": f"http://127.0.0.1:{port}",
+        "TESTING": False,  # behave as deployed: real error pages, CSRF on
+    }
+    app = create_app(config)
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield LiveServer(f"http://127.0.0.1:{port}", app)
+    server.shutdown()
+    thread.join(timeout=5)
+    if PG_URL:
+        _truncate_pg(app)
+    database(app).dispose()
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Debian's chromium driven by Playwright; never a downloaded browser build."""
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"{CHROMIUM} is missing: run `make test` (it installs Debian's chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def phone(browser: Any) -> Iterator[Any]:
+    """A page at a 375 px wide phone viewport."""
+    context = browser.new_context(
+        viewport={"width": 375, "height": 740},
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+        locale="nl-NL",
+    )
+    page = context.new_page()
+    yield page
+    context.close()
