@@ -17,6 +17,30 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Deze bevestigingslink is verlopen",
         "Een bevestigingslink is 7 dagen geldig. Meld je opnieuw aan; je krijgt dan een nieuwe link.",
     ),
+    "invalid_answer": (
+        "Deze antwoordlink klopt niet",
+        "De link is niet compleet of is veranderd. Tik in de e-mail nog een keer op je antwoord.",
+    ),
+    "expired_answer": (
+        "Deze vraag is gesloten",
+        "Je kunt deze vraag niet meer beantwoorden: de quiz is afgelopen. Bedankt voor het meedoen!",
+    ),
+    "invalid_manage": (
+        "Deze link naar Mijn quiz klopt niet",
+        "De link is niet compleet of is veranderd. Gebruik de link onderaan een van de quizmails.",
+    ),
+    "expired_manage": (
+        "Deze link naar Mijn quiz werkt niet meer",
+        "De quiz is al een tijd afgelopen. Daarom kun je deze pagina niet meer bekijken.",
+    ),
+    "invalid_preview": (
+        "Deze voorbeeldlink klopt niet",
+        "De link is niet compleet of is veranderd. Maak een nieuw voorbeeld.",
+    ),
+    "expired_preview": (
+        "Deze voorbeeldlink is verlopen",
+        "Een voorbeeldlink is 30 dagen geldig, of de vraag bestaat niet meer. Maak een nieuw voorbeeld.",
+    ),
 }
 
 GENERIC: dict[int, tuple[str, str]] = {

@@ -13,7 +13,7 @@ from typing import Any
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
-PURPOSES = ("confirm", "answer", "unsubscribe", "manage", "discussed")
+PURPOSES = ("confirm", "answer", "unsubscribe", "manage", "discussed", "preview")
 
 
 class TokenInvalid(Exception):
