@@ -56,7 +56,8 @@ def _server_ctx(ca: trustme.CA) -> ssl.SSLContext:
 
 
 def _authenticator(server, session, envelope, mechanism, auth_data):  # noqa: ANN001, ANN201
-    ok = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (b"quiz", b"g3h31m")
+    credentials = (auth_data.login, auth_data.password) if isinstance(auth_data, LoginPassword) else None
+    ok = credentials == (b"quiz", b"g3h31m")
     # handled=False: let aiosmtpd send the standard 535 reply itself
     return AuthResult(success=ok, handled=False)
 
