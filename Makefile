@@ -30,6 +30,7 @@ browser:
 
 run: setup
 	$(BIN)/flask --app wsgi quiz init-db
+	$(BIN)/flask --app wsgi quiz questions import questions/meldcode.toml
 	$(BIN)/flask --app wsgi quiz campaign ensure-default
 	@echo "Open http://127.0.0.1:5000 (dev mailbox: http://127.0.0.1:5000/dev/mailbox)"
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/honcho start -f Procfile
