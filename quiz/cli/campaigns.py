@@ -13,20 +13,27 @@ DEFAULT_SLUG = "meldcodequiz"
 
 
 def ensure_default_campaign(session, now) -> tuple[Campaign, bool]:  # noqa: ANN001
-    """The campaign `make run` needs: created, open for signup, when none exists."""
+    """The campaign `make run` needs: created, open for signup, when none exists.
+
+    A campaign without questions gets the newest version of the shipped
+    "meldcode" set, when that has been imported; one with questions keeps them.
+    """
+    from quiz.questionsets.store import latest_version
+
     existing = session.scalar(select(Campaign).order_by(Campaign.created_at.desc()))
-    if existing is not None:
-        return existing, False
-    campaign = Campaign(
+    campaign = existing or Campaign(
         slug=DEFAULT_SLUG,
         name="MeldcodeQuiz",
         start_mode="rolling",
         created_at=now,
         skip_dates=[],
     )
-    session.add(campaign)
+    if campaign.question_set_id is None:
+        campaign.question_set = latest_version(session, "meldcode")
+    if existing is None:
+        session.add(campaign)
     session.commit()
-    return campaign, True
+    return campaign, existing is None
 
 
 def register(group: AppGroup) -> None:
