@@ -40,9 +40,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     formatting.init_app(app)
     errors.init_app(app)
 
-    from quiz.web import signup
+    from quiz.web import account, answers, signup
 
     app.register_blueprint(signup.bp)
+    app.register_blueprint(answers.bp)
+    app.register_blueprint(account.bp)
     if app.config["QUIZ_MAIL_BACKEND"] == "dev":
         # The dev mailbox shows every message ever "sent"; it must not exist
         # in any other mode.

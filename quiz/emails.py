@@ -12,7 +12,8 @@ from typing import Any
 
 from flask import current_app
 
-from quiz.models import Delivery
+from quiz.mailer import RenderedEmail
+from quiz.models import Delivery, Question
 from quiz.tokens import make_token
 from quiz.urls import external_url
 
@@ -63,3 +64,70 @@ def confirm_context(delivery: Delivery, now: datetime) -> dict[str, Any]:
 @builder("already_registered")
 def already_registered_context(delivery: Delivery, now: datetime) -> dict[str, Any]:
     return base_context(delivery)
+
+
+# --- question: one question a day, each option a signed answer link -----------
+
+
+def _question_options(view: Any, url_for_option: Callable[[int], str]) -> list[dict[str, Any]]:
+    return [{"label": o.label, "text": o.text, "url": url_for_option(o.id)} for o in view.options]
+
+
+@builder("question")
+def question_context(delivery: Delivery, now: datetime) -> dict[str, Any]:
+    """Day k of N: the question and one answer link per option.
+
+    The question comes from the per-process question cache (one query and one
+    Markdown render per question for the whole drain, not per message); per
+    message only the tokens are signed.
+    """
+    from sqlalchemy.orm import object_session
+
+    from quiz.answering import answer_token, manage_token
+    from quiz.question_view import question_view
+
+    if delivery.question_id is None:
+        raise LookupError(f"question delivery {delivery.id} has no question")
+    view = question_view(object_session(delivery), delivery.question_id)
+    if view is None:
+        raise LookupError(f"question {delivery.question_id} does not exist")
+    pid = delivery.participant_id
+    ctx = base_context(delivery)
+    ctx["q"] = view
+    ctx["options"] = _question_options(
+        view, lambda oid: external_url("answers.answer", token=answer_token(pid, view.id, oid))
+    )
+    ctx["manage_url"] = external_url("account.my_quiz", token=manage_token(pid))
+    return ctx
+
+
+def render_question_preview(question: Question, now: datetime) -> RenderedEmail:
+    """The question email as a participant would get it, with links to the
+    preview pages, which show the confirm and feedback pages but record
+    nothing. For the question-set CLI and the organisers' editor."""
+    from types import SimpleNamespace
+
+    from quiz.mailer import render_email
+    from quiz.question_view import build_view
+    from quiz.web.answers import preview_token
+
+    question_set = question.question_set
+    total = len(question_set.questions) if question_set is not None else question.position
+    view = build_view(question, total)
+
+    def url(option_id: int) -> str:
+        if question.id is None:  # not saved yet: nothing to link to
+            return "#"
+        return external_url("answers.preview", token=preview_token(question.id, option_id))
+
+    ctx = {
+        "greeting_name": "deelnemer",
+        "campaign": SimpleNamespace(name=question_set.title if question_set else "MeldcodeQuiz"),
+        "sender_name": current_app.config["QUIZ_ORGANISER_NAME"],
+        "privacy_url": external_url("signup.privacy"),
+        "signup_url": external_url("signup.form"),
+        "q": view,
+        "options": _question_options(view, url),
+        "manage_url": None,
+    }
+    return render_email("question", ctx)
