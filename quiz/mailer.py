@@ -2,26 +2,23 @@
 
 Templates live in `email_templates/` as three files per kind:
 `<kind>.subject.txt`, `<kind>.txt` and `<kind>.html`. The HTML part gets its
-CSS inlined (mail clients drop <style> blocks). Messages are built with the
-compat32 MIME classes: they produce the same bytes as EmailMessage for our
-simple multipart/alternative messages at a third of the cost, which matters
-when 100,000 personalised emails go out in one morning.
+CSS inlined (mail clients drop <style> blocks). `build_message` writes the
+wire bytes of a text + HTML message with headers from the email package; the
+SMTP transport sends them and classifies the server's refusals.
 """
 
 from __future__ import annotations
 
+import binascii
 import contextlib
 import mailbox
+import secrets
 import smtplib
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from email.charset import QP, Charset
 from email.header import Header
-from email.mime.multipart import MIMEMultipart
-from email.mime.text import MIMEText
-from email.policy import compat32
 from email.utils import format_datetime, formataddr, parseaddr
 from functools import lru_cache
 from pathlib import Path
@@ -36,10 +33,7 @@ from quiz.formatting import dutch_date, dutch_time
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "email_templates"
 
 # smtplib sends bytes as they are, so the line ends must already be CRLF.
-_WIRE = compat32.clone(linesep="\r\n")
-
-_UTF8_QP = Charset("utf-8")
-_UTF8_QP.body_encoding = QP
+CRLF = "\r\n"
 
 
 @lru_cache(maxsize=4)
@@ -81,7 +75,9 @@ def clean_header_text(value: str | None) -> str:
     """Text fit for a header: no CR/LF or other control characters, bounded length."""
     if not value:
         return ""
-    return " ".join("".join(ch if ch.isprintable() else " " for ch in value).split())[:200]
+    if not value.isprintable():
+        value = "".join(ch if ch.isprintable() else " " for ch in value)
+    return " ".join(value.split())[:200]
 
 
 @dataclass
@@ -92,36 +88,130 @@ class Envelope:
     extra_headers: dict[str, str] = field(default_factory=dict)
 
 
-def build_message(email: RenderedEmail, envelope: Envelope, mail_from: str, date: datetime) -> bytes:
-    """The wire bytes of a multipart/alternative message.
+def _address(name: str | None, addr: str, header: str) -> str:
+    """`Name <addr>` with the name quoted or RFC 2047-encoded by the email package."""
+    if any(ch in addr for ch in '\r\n<>"(), ') or "@" not in addr:
+        raise ValueError(f"not a usable email address: {addr!r}")
+    name = clean_header_text(name)
+    if not name:
+        return addr
+    if name.isascii():
+        return formataddr((name, addr))
+    return f"{Header(name, 'utf-8', header_name=header).encode(linesep=CRLF)} <{addr}>"
 
-    Headers are set through the email package, never by concatenating
-    participant input: names are stripped of control characters and encoded.
+
+@lru_cache(maxsize=4096)
+def _header_line(name: str, value: str) -> bytes:
+    """One header, folded and encoded by email.header (UTF-8 only when needed).
+
+    Cached: From, Subject and Date repeat across a morning's batch, and
+    Header.encode costs tens of microseconds.
     """
-    msg = MIMEMultipart("alternative")
+    charset = "us-ascii" if value.isascii() else "utf-8"
+    encoded = Header(value, charset, header_name=name).encode(linesep=CRLF)
+    return f"{name}: {encoded}{CRLF}".encode("ascii")
+
+
+@lru_cache(maxsize=8)
+def _from_header(mail_from: str) -> bytes:
     from_name, from_addr = parseaddr(mail_from)
-    msg["From"] = formataddr((str(Header(from_name, "utf-8")), from_addr)) if from_name else from_addr
-    to_name = clean_header_text(envelope.to_name)
-    msg["To"] = formataddr((str(Header(to_name, "utf-8")), envelope.to_addr)) if to_name else envelope.to_addr
-    msg["Subject"] = Header(clean_header_text(email.subject), "utf-8")
-    msg["Date"] = format_datetime(date)
-    msg["Message-ID"] = envelope.message_id
-    msg["MIME-Version"] = "1.0"
+    return _header_line("From", _address(from_name, from_addr, "From"))
+
+
+def _qp_body(text: str) -> bytes:
+    """UTF-8, quoted-printable, CRLF line ends.
+
+    binascii's C encoder does what email.quoprimime does in Python (76-column
+    lines, soft breaks, trailing whitespace encoded, '=' as =3D) in a few
+    microseconds instead of a few hundred.
+    """
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if not text.endswith("\n"):
+        text += "\n"
+    return binascii.b2a_qp(text.replace("\n", CRLF).encode("utf-8"), istext=True)
+
+
+_PART = (
+    b'Content-Type: text/%s; charset="utf-8"\r\n'
+    b"MIME-Version: 1.0\r\n"
+    b"Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+)
+
+
+def build_message(email: RenderedEmail, envelope: Envelope, mail_from: str, date: datetime) -> bytes:
+    """The wire bytes (CRLF) of a multipart/alternative message: text and HTML.
+
+    Every header goes through the email package (`formataddr`, `Header`), never
+    by pasting participant input into a header line: names lose control
+    characters and are encoded. The MIME skeleton around the two
+    quoted-printable parts is fixed, so it is written out directly: this is
+    the hot path when 100,000 personalised emails go out in one morning, and
+    building the same structure with MIMEMultipart costs about ten times as
+    much. The boundary starts with "=_", which quoted-printable text can never
+    contain (it encodes "=" as "=3D").
+    """
+    boundary = f"=_quiz_{secrets.token_hex(12)}"
+    head = [
+        _from_header(mail_from),
+        _header_line("To", _address(envelope.to_name, envelope.to_addr, "To")),
+        _header_line("Subject", clean_header_text(email.subject)),
+        _header_line("Date", format_datetime(date)),
+        _header_line("Message-ID", clean_header_text(envelope.message_id)),
+        b"MIME-Version: 1.0\r\n",
+        f'Content-Type: multipart/alternative; boundary="{boundary}"\r\n'.encode("ascii"),
+    ]
     for name, value in envelope.extra_headers.items():
-        msg[name] = clean_header_text(value)
-    msg.attach(MIMEText(email.text, "plain", _UTF8_QP))
-    msg.attach(MIMEText(email.html, "html", _UTF8_QP))
-    return msg.as_bytes(policy=_WIRE)
+        if not name.replace("-", "").isalnum() or not name.isascii():
+            raise ValueError(f"not a header name: {name!r}")
+        head.append(_header_line(name, clean_header_text(value)))
+    # The CRLF before each delimiter belongs to the delimiter (RFC 2046), so
+    # each body keeps its own last line end.
+    delimiter = f"\r\n--{boundary}\r\n".encode("ascii")
+    return b"".join(
+        [
+            *head,
+            b"\r\n",
+            delimiter[2:],
+            _PART % b"plain",
+            _qp_body(email.text),
+            delimiter,
+            _PART % b"html",
+            _qp_body(email.html),
+            f"\r\n--{boundary}--\r\n".encode("ascii"),
+        ]
+    )
 
 
 class SendError(Exception):
-    """A message could not be sent. `permanent` follows the SMTP reply class:
-    5xx for the recipient is permanent, 4xx and connection trouble are not."""
+    """A message could not be sent.
 
-    def __init__(self, message: str, permanent: bool, code: int | None = None) -> None:
+    `permanent` follows the SMTP reply class (5xx). `stage` says where it
+    happened, which decides what the outbox does: "recipient" (RCPT refused:
+    5xx means the address bounced), "data" (the message was refused),
+    "sender" or "connect" (the relay or our settings are the problem: retry
+    later, whatever the class), "lost" (the connection broke mid-message).
+    """
+
+    def __init__(
+        self, message: str, permanent: bool, code: int | None = None, stage: str = "connect"
+    ) -> None:
         super().__init__(message)
         self.permanent = permanent
         self.code = code
+        self.stage = stage
+
+    @property
+    def bounces_recipient(self) -> bool:
+        return self.permanent and self.stage == "recipient"
+
+    @property
+    def refuses_message(self) -> bool:
+        return self.permanent and self.stage == "data"
+
+    @property
+    def relay_unusable(self) -> bool:
+        """Nothing else will get through this connection now: stop the batch."""
+        return self.stage in ("connect", "sender")
 
 
 class Transport(Protocol):
@@ -162,9 +252,9 @@ def parse_smtp_url(url: str) -> SMTPSettings:
     )
 
 
-def _classify(code: int, text: bytes | str) -> SendError:
+def _classify(code: int, text: bytes | str, stage: str) -> SendError:
     detail = text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
-    return SendError(f"{code} {detail}".strip(), permanent=500 <= code < 600, code=code)
+    return SendError(f"{code} {detail}".strip(), permanent=500 <= code < 600, code=code, stage=stage)
 
 
 class SMTPTransport:
@@ -194,7 +284,7 @@ class SMTPTransport:
             if s.username:
                 conn.login(s.username, s.password or "")
         except smtplib.SMTPResponseException as exc:
-            raise _classify(exc.smtp_code, exc.smtp_error) from exc
+            raise _classify(exc.smtp_code, exc.smtp_error, "connect") from exc
         except (OSError, smtplib.SMTPException) as exc:
             raise SendError(f"connection to {s.host}:{s.port} failed: {exc}", permanent=False) from exc
         return conn
@@ -206,6 +296,7 @@ class SMTPTransport:
             self._conn = None
 
     def send(self, envelope_from: str, to_addr: str, data: bytes) -> None:
+        """Send one message to one recipient; SendError says what went wrong where."""
         if self._conn is None:
             self._conn = self._connect()
         try:
@@ -213,18 +304,23 @@ class SMTPTransport:
         except smtplib.SMTPRecipientsRefused as exc:
             code, text = exc.recipients.get(to_addr, (550, b"recipient refused"))
             self._reset()
-            raise _classify(code, text) from exc
-        except smtplib.SMTPResponseException as exc:
-            # Sender refused, data refused or an unexpected reply: the server
-            # said so explicitly, the reply class decides.
+            raise _classify(code, text, "recipient") from exc
+        except smtplib.SMTPSenderRefused as exc:
             self._reset()
-            raise _classify(exc.smtp_code, exc.smtp_error) from exc
+            raise _classify(exc.smtp_code, exc.smtp_error, "sender") from exc
+        except smtplib.SMTPResponseException as exc:
+            # Data refused or an unexpected reply: the server said so
+            # explicitly, the reply class decides.
+            self._reset()
+            raise _classify(exc.smtp_code, exc.smtp_error, "data") from exc
         except (TimeoutError, OSError, smtplib.SMTPException) as exc:
             self._drop()
-            raise SendError(f"connection lost: {exc}", permanent=False) from exc
-        if refused:  # only possible with several recipients, checked all the same
+            raise SendError(f"connection lost: {exc}", permanent=False, stage="lost") from exc
+        # sendmail returns the refused recipients when at least one was accepted;
+        # with one recipient it is empty, but a refusal must never pass unseen.
+        if refused:
             code, text = refused.get(to_addr, (550, b"recipient refused"))
-            raise _classify(code, text)
+            raise _classify(code, text, "recipient")
 
     def _reset(self) -> None:
         """After a refusal the session may be mid-transaction: RSET or reconnect."""
