@@ -45,6 +45,11 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "QUIZ_OUTBOX_BATCH_SIZE": (200, int),
     "QUIZ_OUTBOX_LEASE_SECONDS": (300, int),
     "QUIZ_SCHEDULER_INTERVAL_SECONDS": (5, int),
+    "QUIZ_PLANNER_INTERVAL_SECONDS": (60, int),
+    "QUIZ_OUTBOX_COMMIT_EVERY": (20, int),
+    "QUIZ_OUTBOX_COMMIT_SECONDS": (0.5, float),
+    "QUIZ_SMTP_CONNECTIONS": (2, int),
+    "QUIZ_SMTP_RATE": (0.0, float),
     "QUIZ_DEV_MAILBOX_DIR": (None, str),
     "QUIZ_PRIVACY_CONTACT": ("privacy@meldcodequiz.localhost", str),
 }
