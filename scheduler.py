@@ -1,12 +1,15 @@
 """The scheduler process: `python scheduler.py`.
 
-An APScheduler BlockingScheduler with one job, `tick`, that works through the
-outbox. The state of the quiz lives in the database, not in APScheduler: the
-job store is in memory and a restart simply picks up whatever is due. Several
-of these processes may run against PostgreSQL; the outbox's claims keep them
-from sending the same message twice.
+An APScheduler BlockingScheduler with two jobs: `plan` (every
+QUIZ_PLANNER_INTERVAL_SECONDS, default a minute) enqueues the deliveries that
+are due, `drain` (every QUIZ_SCHEDULER_INTERVAL_SECONDS) sends what the outbox
+holds over QUIZ_SMTP_CONNECTIONS connections. Both run once right at start,
+so a restart or a missed tick catches up at once. The state of the quiz
+lives in the database, not in APScheduler: the job store is in memory.
+Several of these processes may run against PostgreSQL; the outbox's unique
+key and claims keep them from planning or sending the same message twice.
 
-SIGTERM/SIGINT set a stop flag that the drain loop checks between messages, so
+SIGTERM/SIGINT set a stop flag that the drain checks between messages, so
 the message in flight is finished and recorded before the process exits.
 """
 
@@ -24,8 +27,7 @@ from flask import Flask
 
 from quiz import create_app
 from quiz.db import utcnow
-from quiz.mailer import transport_from_config
-from quiz.outbox import drain
+from quiz.sender import plan_due, send_due
 
 log = logging.getLogger("quiz.scheduler")
 
@@ -34,33 +36,43 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def tick(app: Flask, stop: threading.Event) -> None:
-    """One round: send whatever is due now."""
-    report = drain(app, transport_from_config(app.config), utcnow, worker_name(), stop=stop)
+def plan(app: Flask) -> None:
+    """Enqueue whatever is due now (idempotent)."""
+    report = plan_due(app, utcnow())
+    if report.total or report.completed:
+        log.info("plan: %s, completed=%d", report.planned, report.completed)
+
+
+def drain(app: Flask, stop: threading.Event) -> None:
+    """Send whatever the outbox holds that is due now."""
+    report = send_due(app, utcnow, worker_name(), stop=stop)
     if report.claimed:
         log.info(
-            "tick: claimed=%d sent=%d deferred=%d failed=%d cancelled=%d",
+            "drain: claimed=%d sent=%d deferred=%d failed=%d cancelled=%d released=%d",
             report.claimed,
             report.sent,
             report.deferred,
             report.failed,
             report.cancelled,
+            report.released,
         )
 
 
 def build_scheduler(app: Flask, stop: threading.Event) -> BlockingScheduler:
     scheduler = BlockingScheduler(timezone="UTC")
+    common = {
+        "trigger": "interval",
+        "replace_existing": True,
+        "coalesce": True,  # after a pause, run once, not once per missed interval
+        "max_instances": 1,  # a long run is never overlapped by the next one
+        "misfire_grace_time": None,  # late is better than never: always run a missed tick
+        "next_run_time": utcnow(),  # catch up at start instead of waiting one interval
+    }
     scheduler.add_job(
-        tick,
-        "interval",
-        seconds=app.config["QUIZ_SCHEDULER_INTERVAL_SECONDS"],
-        args=(app, stop),
-        id="tick",
-        replace_existing=True,
-        coalesce=True,  # after a pause, run once, not once per missed interval
-        max_instances=1,  # a long drain is never overlapped by the next tick
-        misfire_grace_time=60,
-        next_run_time=utcnow(),  # catch up at start instead of waiting one interval
+        plan, seconds=app.config["QUIZ_PLANNER_INTERVAL_SECONDS"], args=(app,), id="plan", **common
+    )
+    scheduler.add_job(
+        drain, seconds=app.config["QUIZ_SCHEDULER_INTERVAL_SECONDS"], args=(app, stop), id="drain", **common
     )
     return scheduler
 

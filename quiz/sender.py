@@ -315,3 +315,11 @@ def send_due(
     for t in threads:
         t.join()
     return report
+
+
+def plan_due(app: Flask, now: datetime) -> Any:
+    """One planning round (see quiz.planner.plan) in its own session."""
+    from quiz.planner import plan
+
+    with app.app_context(), session_scope(app) as session:
+        return plan(session, now)
