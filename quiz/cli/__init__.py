@@ -7,7 +7,7 @@ them under `quiz`.
 from __future__ import annotations
 
 from flask import Flask
-from flask.cli import AppGroup, FlaskGroup
+from flask.cli import AppGroup
 
 quiz_group = AppGroup("quiz", help="MeldcodeQuiz: database, campaigns, question sets, outbox.")
 
@@ -26,4 +26,6 @@ def main() -> None:
 
     from quiz import create_app
 
-    FlaskGroup(create_app=create_app).main(args=["quiz", *sys.argv[1:]], prog_name="quiz")
+    app = create_app()
+    with app.app_context():
+        quiz_group.main(args=sys.argv[1:], prog_name="quiz")
