@@ -39,6 +39,12 @@ SWEEP_WINDOW = timedelta(seconds=5)
 TOKEN_BACKSTOP_SECONDS = 400 * 86400
 # Participants whose links no longer lead anywhere.
 GONE_STATUSES = ("pending", "erased")
+MAX_ID = 2**31 - 1  # the database's integer range; a larger id is a forged token
+
+
+def _is_id(value: object) -> bool:
+    # bool is an int subclass; a tampered payload must not sneak True in as 1.
+    return type(value) is int and 0 < value <= MAX_ID
 
 
 # --- links -------------------------------------------------------------------
@@ -87,8 +93,7 @@ class AnswerLink:
 def _ids(payload: object, lengths: tuple[int, ...]) -> list[int]:
     if not isinstance(payload, list) or len(payload) not in lengths:
         raise TokenInvalid
-    # bool is an int subclass; a tampered payload must not sneak True in as 1.
-    if not all(type(v) is int and v > 0 for v in payload):
+    if not all(_is_id(v) for v in payload):
         raise TokenInvalid
     return payload
 
@@ -124,7 +129,7 @@ def read_answer_link(session: Session, token: str, now: datetime) -> AnswerLink:
 def read_manage_link(session: Session, token: str, now: datetime) -> Participant:
     """The participant behind a "Mijn quiz" token; TokenInvalid / TokenExpired."""
     participant_id = read_token("manage", token, TOKEN_BACKSTOP_SECONDS, now)
-    if type(participant_id) is not int:
+    if not _is_id(participant_id):
         raise TokenInvalid
     participant = load_participant(session, participant_id)
     if participant is None or participant.status in GONE_STATUSES:

@@ -19,11 +19,11 @@ from tests.factories import make_campaign, make_participant
 LABELS = "ABCD"
 
 
-def make_question_set(session: Session, now: datetime, questions: int = 5, options: int = 4) -> QuestionSet:
+def make_question_set(
+    session: Session, now: datetime, questions: int = 5, options: int = 4, slug: str = "meldcode"
+) -> QuestionSet:
     """A set of `questions` questions; option B is right in each."""
-    qs = QuestionSet(
-        slug="meldcode", version=1, title="Meldcode in de praktijk", created_at=now, updated_at=now
-    )
+    qs = QuestionSet(slug=slug, version=1, title="Meldcode in de praktijk", created_at=now, updated_at=now)
     for k in range(1, questions + 1):
         q = Question(
             position=k,
