@@ -253,7 +253,9 @@ class _Checker:
         if "options" in q and not MIN_OPTIONS <= len(options_raw) <= MAX_OPTIONS:
             self.add(f"{path}.options", "options_count", count=len(options_raw))
         options = tuple(self.option(o, f"{path}.options[{i}]") for i, o in enumerate(options_raw))
-        self.correctness(options, path)
+        # A `correct` of the wrong type was reported already; "none is correct" would only add noise.
+        typed = not any("correct" in o and not isinstance(o["correct"], bool) for o in options_raw)
+        self.correctness(options, path, count_correct=typed)
         return QuestionData(
             day=q.get("day", 0),
             title=self.text(q, path, "title"),
@@ -265,7 +267,7 @@ class _Checker:
             sources=tuple(self.source(s, f"{path}.sources[{i}]") for i, s in enumerate(q.get("sources", []))),
         )
 
-    def correctness(self, options: tuple[OptionData, ...], path: str) -> None:
+    def correctness(self, options: tuple[OptionData, ...], path: str, count_correct: bool) -> None:
         """Exactly one correct option; labels unique within the question."""
         first_correct: str | None = None
         seen: set[str] = set()
@@ -283,7 +285,7 @@ class _Checker:
                         label=option.label,
                         first=first_correct,
                     )
-        if options and first_correct is None:
+        if count_correct and options and first_correct is None:
             self.add(f"{path}.options", "no_correct")
 
     def option(self, raw: dict[str, Any], path: str) -> OptionData:

@@ -1,0 +1,98 @@
+"""Validation of question-set files: every problem, with its file, line and column.
+
+Each broken file in tests/data/questions/ lists the problems it must produce
+in `# expect: LINE:COL: message` comments at its end.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from quiz.questionsets import validate_bytes, validate_text
+
+DATA = Path(__file__).parent / "data" / "questions"
+BROKEN = sorted(DATA.glob("*.toml"))
+SHIPPED = Path(__file__).parent.parent / "questions" / "meldcode.toml"
+
+
+def expected_problems(path: Path) -> list[str]:
+    prefix = "# expect: "
+    lines = path.read_text("utf-8").splitlines()
+    return [line.removeprefix(prefix) for line in lines if line.startswith(prefix)]
+
+
+@pytest.mark.parametrize("path", BROKEN, ids=[p.stem for p in BROKEN])
+def test_broken_file_reports_every_problem_with_its_line(path: Path) -> None:
+    expected = expected_problems(path)
+    assert expected, f"{path.name} lists no '# expect:' lines"
+    result = validate_bytes(path.read_bytes(), path.name)
+    assert result.data is None
+    assert [f"{p.line}:{p.col}: {p.message}" for p in result.problems] == expected
+    assert all(str(p).startswith(f"{path.name}:{p.line}:{p.col}: ") for p in result.problems)
+
+
+def test_problems_carry_a_field_path_and_a_dutch_message() -> None:
+    result = validate_bytes((DATA / "two_correct.toml").read_bytes(), "two_correct.toml")
+    [problem] = result.problems
+    assert problem.path == "questions[0].options[2].correct"
+    assert problem.code == "several_correct"
+    assert problem.message_nl == (
+        "Vraag 1, antwoord 3: antwoord C is ook als goed gemarkeerd, "
+        "maar antwoord A al; markeer er precies één"
+    )
+
+
+def test_missing_field_points_at_the_table_that_lacks_it() -> None:
+    result = validate_bytes((DATA / "missing_field.toml").read_bytes(), "missing_field.toml")
+    assert [(p.path, p.params.get("field")) for p in result.problems] == [
+        ("", "sector_notice"),
+        ("questions[0]", "explanation"),
+        ("questions[0].options[0]", "text"),
+    ]
+    assert result.problems[1].message_nl == "Vraag 1: het veld 'explanation' ontbreekt"
+
+
+def test_valid_file_gives_data_and_no_problems() -> None:
+    result = validate_text(SHIPPED.read_text("utf-8"), "meldcode.toml")
+    assert result.problems == []
+    assert result.data is not None
+    assert [q.day for q in result.data.questions] == [1, 2, 3, 4, 5]
+
+
+def test_texts_are_stripped_and_optional_fields_default() -> None:
+    text = '''
+slug = "kort"
+title = "  Kort  "
+sector_notice = """
+Check je eigen sector.
+"""
+
+[[questions]]
+day = 1
+title = "Vraag"
+body = "Wat doe je?"
+explanation = "Uitleg."
+discussion_prompt = "Bespreek."
+options = [{ label = "A", text = "Dit", correct = true, feedback = "" }, { label = "B", text = "Dat" }]
+'''
+    data = validate_text(text).data
+    assert data is not None
+    assert (data.title, data.sector_notice) == ("Kort", "Check je eigen sector.")
+    assert (data.language, data.intro) == ("nl", "")
+    question = data.questions[0]
+    assert question.meldcode_step is None
+    assert question.sources == ()
+    options = [(o.label, o.correct, o.feedback) for o in question.options]
+    assert options == [("A", True, None), ("B", False, None)]
+
+
+def test_a_file_that_is_not_utf8_is_a_problem_not_a_crash() -> None:
+    result = validate_bytes('slug = "x"\ntitle = "caf\u00e9"\n'.encode("latin-1"), "latin1.toml")
+    assert [str(p) for p in result.problems] == ["latin1.toml:2:1: the file is not UTF-8 text"]
+
+
+def test_byte_order_mark_is_accepted() -> None:
+    result = validate_bytes(b"\xef\xbb\xbf" + SHIPPED.read_bytes(), "bom.toml")
+    assert result.problems == []
