@@ -1,13 +1,17 @@
-"""Campaign commands."""
+"""Campaign commands: create, list, show (and `ensure-default` for `make run`)."""
 
 from __future__ import annotations
 
+import re
+from datetime import datetime, time
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
 import click
 from flask.cli import AppGroup
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from quiz.db import get_session, utcnow
-from quiz.models import Campaign
+from quiz.models import Campaign, Delivery, Participant, Question
 
 DEFAULT_SLUG = "meldcodequiz"
 
@@ -41,8 +45,152 @@ def register(group: AppGroup) -> None:
     def campaign() -> None:
         """Create and inspect campaigns."""
 
+    @campaign.command("create")
+    @click.argument("slug")
+    @click.option("--name", help="Shown to participants; default: the slug.")
+    @click.option(
+        "--question-set", "set_slug", required=True, help="Slug of an imported question set (newest version)."
+    )
+    @click.option(
+        "--start-mode", type=click.Choice(["fixed", "rolling"]), default="rolling", show_default=True
+    )
+    @click.option("--start-date", type=click.DateTime(["%Y-%m-%d"]), help="First quiz day (fixed start).")
+    @click.option("--send-time", default="07:30", show_default=True, help="HH:MM, local time.")
+    @click.option("--timezone", "tz", default="Europe/Amsterdam", show_default=True)
+    @click.option(
+        "--skip-date", "skip_dates", multiple=True, type=click.DateTime(["%Y-%m-%d"]), help="Repeatable."
+    )
+    @click.option("--signup-opens", help="YYYY-MM-DD HH:MM, local time; default: open now.")
+    @click.option("--signup-closes", help="YYYY-MM-DD HH:MM, local time; default: never.")
+    def create(
+        slug, name, set_slug, start_mode, start_date, send_time, tz, skip_dates, signup_opens, signup_closes
+    ):  # noqa: ANN001, ANN202, PLR0913
+        """Create a campaign SLUG that sends a question set."""
+        from quiz.questionsets.store import latest_version
+
+        session = get_session()
+        if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,79}", slug):
+            raise click.BadParameter("lower-case letters, digits and '-' only", param_hint="SLUG")
+        if session.scalar(select(Campaign.id).where(Campaign.slug == slug)) is not None:
+            raise click.BadParameter(f"a campaign {slug!r} exists already", param_hint="SLUG")
+        question_set = latest_version(session, set_slug)
+        if question_set is None:
+            raise click.BadParameter(
+                f"no question set {set_slug!r}; import it first", param_hint="--question-set"
+            )
+        if start_mode == "fixed" and start_date is None:
+            raise click.BadParameter("a fixed start needs --start-date", param_hint="--start-date")
+        zone = _zone(tz)
+        c = Campaign(
+            slug=slug,
+            name=name or slug,
+            question_set=question_set,
+            start_mode=start_mode,
+            start_date=start_date.date() if start_date and start_mode == "fixed" else None,
+            send_time=_clock_time(send_time),
+            timezone=tz,
+            skip_dates=sorted({d.date().isoformat() for d in skip_dates}),
+            signup_opens_at=_local_moment(signup_opens, zone, "--signup-opens"),
+            signup_closes_at=_local_moment(signup_closes, zone, "--signup-closes"),
+            created_at=utcnow(),
+        )
+        if c.signup_opens_at and c.signup_closes_at and c.signup_closes_at <= c.signup_opens_at:
+            raise click.BadParameter("must be after --signup-opens", param_hint="--signup-closes")
+        session.add(c)
+        session.commit()
+        click.echo(f"Created campaign {slug!r} with {len(question_set.questions)} questions.")
+
+    @campaign.command("list")
+    def list_() -> None:
+        """All campaigns, newest first, with participant counts."""
+        session = get_session()
+        counts = dict(
+            session.execute(
+                select(Participant.campaign_id, func.count()).group_by(Participant.campaign_id)
+            ).all()
+        )
+        rows = session.scalars(select(Campaign).order_by(Campaign.created_at.desc())).all()
+        if not rows:
+            click.echo("No campaigns yet: `quiz campaign create`.")
+        for c in rows:
+            start = c.start_date.isoformat() if c.start_mode == "fixed" and c.start_date else "rolling"
+            click.echo(
+                f"{c.slug:<24} {start:<10} {c.send_time:%H:%M} signup {c.signup_state(utcnow()):<8} "
+                f"{counts.get(c.id, 0):>7} participants  {c.name}"
+            )
+
+    @campaign.command("show")
+    @click.argument("slug")
+    def show(slug: str) -> None:
+        """Settings, schedule and participant/outbox counts of one campaign."""
+        from quiz.planner import first_quiz_day
+        from quiz.workdays import nth_working_day, parse_skip_dates
+
+        session = get_session()
+        c = session.scalar(select(Campaign).where(Campaign.slug == slug))
+        if c is None:
+            raise click.BadParameter(f"no campaign {slug!r}", param_hint="SLUG")
+        zone = ZoneInfo(c.timezone)
+        n = session.scalar(select(func.count()).where(Question.question_set_id == c.question_set_id)) or 0
+        qs = c.question_set
+        lines = [
+            f"campaign      {c.slug} — {c.name}",
+            f"questions     {qs.slug + ' v' + str(qs.version) if qs else '(none)'}: {n}",
+            f"start         {c.start_mode}{' ' + c.start_date.isoformat() if c.start_date else ''}",
+            f"send time     {c.send_time:%H:%M} {c.timezone}",
+            f"skip dates    {', '.join(c.skip_dates or []) or '-'}",
+            f"signup        {_fmt(c.signup_opens_at, zone)} .. {_fmt(c.signup_closes_at, zone)}"
+            f" ({c.signup_state(utcnow())})",
+        ]
+        if c.start_mode == "fixed" and c.start_date and n:
+            first = first_quiz_day(c, datetime.combine(c.start_date, time(0), tzinfo=zone))
+            skips = parse_skip_dates(c.skip_dates or ())
+            days = ", ".join(f"{k}: {nth_working_day(first, k, skips):%a %d %b}" for k in range(1, n + 1))
+            lines.append(f"quiz days     {days} (who confirms before the start)")
+        for label, model, column in (
+            ("participants", Participant, Participant.status),
+            ("deliveries", Delivery, Delivery.status),
+        ):
+            query = select(column, func.count()).group_by(column)
+            query = (
+                query.where(Participant.campaign_id == c.id)
+                if model is Participant
+                else query.join(Participant).where(Participant.campaign_id == c.id)
+            )
+            counts = ", ".join(f"{status} {count}" for status, count in session.execute(query).all())
+            lines.append(f"{label:<13} {counts or '-'}")
+        click.echo("\n".join(lines))
+
     @campaign.command("ensure-default")
     def ensure_default() -> None:
         """Create an open, rolling-start campaign when there is none (used by `make run`)."""
         c, created = ensure_default_campaign(get_session(), utcnow())
         click.echo(f"{'Created' if created else 'Using'} campaign {c.slug!r}.")
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise click.BadParameter(f"unknown time zone {name!r}", param_hint="--timezone") from None
+
+
+def _clock_time(value: str) -> time:
+    try:
+        return time.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter("use HH:MM, e.g. 07:30", param_hint="--send-time") from None
+
+
+def _local_moment(value: str | None, zone: ZoneInfo, hint: str) -> datetime | None:
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter("use YYYY-MM-DD HH:MM", param_hint=hint) from None
+    return moment.replace(tzinfo=zone) if moment.tzinfo is None else moment
+
+
+def _fmt(moment: datetime | None, zone: ZoneInfo) -> str:
+    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M") if moment else "-"

@@ -1,0 +1,181 @@
+"""The delivery engine's commands: `quiz tick`, `quiz outbox status|retry`."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+from sqlalchemy import func, select, update
+
+from quiz import outbox
+from quiz.db import get_session, utcnow
+from quiz.models import Campaign, Delivery, Participant
+
+
+def _parse_now(value: str | None) -> datetime:
+    if not value:
+        return utcnow()
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter("use ISO 8601, e.g. 2026-11-16T07:30+01:00", param_hint="--now") from None
+    if moment.tzinfo is None:
+        raise click.BadParameter("give a UTC offset, e.g. 2026-11-16T07:30+01:00", param_hint="--now")
+    return moment.astimezone(UTC)
+
+
+@contextmanager
+def progress(total: int, label: str) -> Iterator[Callable[[int], None]]:
+    """A progress bar on a terminal; a plain line per 10 % otherwise (logs, CI)."""
+    lock = threading.Lock()
+    if sys.stdout.isatty():
+        with click.progressbar(length=total, label=label) as bar:
+
+            def step(n: int) -> None:
+                with lock:
+                    bar.update(n)
+
+            yield step
+        return
+    done = [0, 0]  # messages, last reported tenth
+
+    def line(n: int) -> None:
+        with lock:
+            done[0] += n
+            tenth = done[0] * 10 // max(total, 1)
+            if tenth > done[1]:
+                done[1] = tenth
+                click.echo(f"{label}: {done[0]}/{total}")
+
+    yield line
+
+
+def register(group: AppGroup) -> None:
+    @group.command("tick")
+    @click.option("--now", "now_text", help="Act as if it were this moment (ISO 8601 with offset).")
+    def tick(now_text: str | None) -> None:
+        """Plan and send once: what the scheduler does every minute."""
+        from quiz.sender import plan_due, send_due
+
+        now = _parse_now(now_text)
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        planned = plan_due(app, now)
+        click.echo(
+            f"Planned: {planned.total} ({', '.join(f'{k} {v}' for k, v in planned.planned.items()) or '-'})"
+        )
+        if planned.completed:
+            click.echo(f"Completed the quiz: {planned.completed} participants")
+        due = outbox.count_due(get_session(), now)
+        get_session().rollback()
+        with progress(due, "Sending") as step:
+            report = send_due(app, lambda: now, f"cli:{threading.get_ident()}", on_progress=step)
+        click.echo(
+            f"Sent {report.sent}, deferred {report.deferred}, failed {report.failed}, "
+            f"cancelled {report.cancelled}, released {report.released}."
+        )
+        for error in report.errors[:10]:
+            click.echo(f"  {error}", err=True)
+
+    @group.group("outbox")
+    def outbox_group() -> None:
+        """Inspect and retry the outbox."""
+
+    @outbox_group.command("status")
+    @click.option(
+        "--errors", "n_errors", default=10, show_default=True, help="How many recent errors to show."
+    )
+    def status(n_errors: int) -> None:
+        """Counts by kind and status, the oldest waiting delivery, recent errors."""
+        session = get_session()
+        rows = session.execute(
+            select(Delivery.kind, Delivery.status, func.count())
+            .group_by(Delivery.kind, Delivery.status)
+            .order_by(Delivery.kind, Delivery.status)
+        ).all()
+        if not rows:
+            click.echo("The outbox is empty.")
+            return
+        click.echo(f"{'kind':<20} {'status':<10} {'count':>8}")
+        for kind, st, count in rows:
+            click.echo(f"{kind:<20} {st:<10} {count:>8}")
+        oldest = session.scalar(
+            select(func.min(Delivery.due_at)).where(Delivery.status.in_(outbox.CLAIMABLE))
+        )
+        click.echo(f"oldest waiting: {oldest.isoformat() if oldest else '-'}")
+        recent = session.execute(
+            select(Delivery.id, Delivery.kind, Delivery.day, Delivery.status, Delivery.last_error)
+            .where(Delivery.last_error.is_not(None), Delivery.status.in_(("failed", "deferred")))
+            .order_by(Delivery.id.desc())
+            .limit(n_errors)
+        ).all()
+        if recent:
+            click.echo("recent errors:")
+        for did, kind, day, st, error in recent:
+            click.echo(f"  #{did} {kind} {day} {st}: {error}")
+
+    @outbox_group.command("retry")
+    @click.option("--failed", "which", flag_value="failed", default=True, help="Failed deliveries (default).")
+    @click.option(
+        "--deferred", "which", flag_value="deferred", help="Deferred deliveries, now instead of later."
+    )
+    @click.option("--campaign", "slug", help="Only this campaign.")
+    def retry(which: str, slug: str | None) -> None:
+        """Queue failed (or deferred) deliveries again, due now.
+
+        Retrying a failed delivery of a bounced participant makes them active
+        again and re-queues what the bounce cancelled: use it when the address
+        was fine after all (a relay misconfiguration, a full mailbox).
+        """
+        session = get_session()
+        now = utcnow()
+        scope = select(Delivery.id).join(Participant).where(Delivery.status == which)
+        if slug:
+            campaign_id = session.scalar(select(Campaign.id).where(Campaign.slug == slug))
+            if campaign_id is None:
+                raise click.BadParameter(f"no campaign {slug!r}", param_hint="--campaign")
+            scope = scope.where(Participant.campaign_id == campaign_id)
+        scope = scope.where(Participant.status.not_in(("unsubscribed", "erased")))
+        ids = session.scalars(scope).all()
+        if which == "failed" and ids:
+            bounced = select(Delivery.participant_id).where(Delivery.id.in_(ids))
+            session.execute(
+                update(Participant)
+                .where(Participant.id.in_(bounced), Participant.status == "bounced")
+                .values(status="active", status_changed_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            session.execute(
+                update(Delivery)
+                .where(
+                    Delivery.participant_id.in_(bounced),
+                    Delivery.status == "cancelled",
+                    Delivery.last_error == "recipient address bounced",
+                )
+                .values(status="pending", due_at=now, last_error=None, next_attempt_at=None)
+                .execution_options(synchronize_session=False)
+            )
+        for chunk in range(0, len(ids), 1000):
+            session.execute(
+                update(Delivery)
+                .where(Delivery.id.in_(ids[chunk : chunk + 1000]), Delivery.status == which)
+                .values(
+                    status="pending",
+                    due_at=now,
+                    attempts=0,
+                    next_attempt_at=None,
+                    last_error=None,
+                    claimed_by=None,
+                    claimed_until=None,
+                )
+                .execution_options(synchronize_session=False)
+            )
+        session.commit()
+        click.echo(
+            f"Queued again: {len(ids)} {which} deliveries; the scheduler sends them on its next round."
+        )
