@@ -144,5 +144,9 @@ def register(group: AppGroup) -> None:
         email = render_question_preview(question, utcnow())
         target = Path(html_out or f"preview-{slug}-day{day}.html")
         target.write_text(email.html, encoding="utf-8")
+        click.echo(
+            f"PREVIEW of {slug!r} version {question_set.version}, day {day}. The answer links are preview "
+            "links: they show the pages a participant would see, but record nothing.\n"
+        )
         click.echo(f"Subject: {email.subject}\n\n{email.text}")
-        click.echo(f"HTML version written to {target}.", err=True)
+        click.echo(f"HTML version written to {target}.")
