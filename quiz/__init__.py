@@ -17,7 +17,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     blueprints and CLI commands. Starts no threads and sends no mail."""
     from quiz import cli, db, errors, formatting
     from quiz.config import check_required, load_settings
-    from quiz.extensions import csrf
+    from quiz.extensions import csrf, limiter
 
     app = Flask(__name__, instance_relative_config=True)
     env_file = None if config and config.get("QUIZ_IGNORE_DOTENV") else ".env"
@@ -28,6 +28,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     app.config["SECRET_KEY"] = app.config["QUIZ_SECRET_KEY"]
     app.config["SECRET_KEY_FALLBACKS"] = app.config["QUIZ_SECRET_KEY_FALLBACKS"]
+    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["QUIZ_RATELIMIT_STORAGE_URL"])
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # the session cookie bounds it
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
@@ -37,6 +38,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     db.init_app(app)
     csrf.init_app(app)
+    limiter.init_app(app)
     formatting.init_app(app)
     errors.init_app(app)
 
