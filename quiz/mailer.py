@@ -257,6 +257,12 @@ def _classify(code: int, text: bytes | str, stage: str) -> SendError:
     return SendError(f"{code} {detail}".strip(), permanent=500 <= code < 600, code=code, stage=stage)
 
 
+def _close_quietly(conn: smtplib.SMTP | None) -> None:
+    if conn is not None:
+        with contextlib.suppress(OSError):
+            conn.close()
+
+
 class SMTPTransport:
     """One SMTP connection, reused for every message of a batch."""
 
@@ -272,11 +278,11 @@ class SMTPTransport:
 
     def _connect(self) -> smtplib.SMTP:
         s = self.settings
+        conn: smtplib.SMTP | None = None
         try:
             if s.mode == "ssl":
-                conn: smtplib.SMTP = smtplib.SMTP_SSL(
-                    s.host, s.port, timeout=s.timeout, context=ssl.create_default_context()
-                )
+                context = ssl.create_default_context()
+                conn = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout, context=context)
             else:
                 conn = smtplib.SMTP(s.host, s.port, timeout=s.timeout)
                 if s.mode == "starttls":
@@ -284,8 +290,11 @@ class SMTPTransport:
             if s.username:
                 conn.login(s.username, s.password or "")
         except smtplib.SMTPResponseException as exc:
+            _close_quietly(conn)
             raise _classify(exc.smtp_code, exc.smtp_error, "connect") from exc
         except (OSError, smtplib.SMTPException) as exc:
+            # A failed STARTTLS or login leaves an open socket behind; close it.
+            _close_quietly(conn)
             raise SendError(f"connection to {s.host}:{s.port} failed: {exc}", permanent=False) from exc
         return conn
 
