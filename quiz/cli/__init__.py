@@ -13,9 +13,9 @@ quiz_group = AppGroup("quiz", help="MeldcodeQuiz: database, campaigns, question 
 
 
 def init_app(app: Flask) -> None:
-    from quiz.cli import campaigns, database, engine, questions
+    from quiz.cli import campaigns, database, engine, organisers, questions
 
-    for module in (database, campaigns, questions, engine):
+    for module in (database, campaigns, questions, engine, organisers):
         module.register(quiz_group)
     app.cli.add_command(quiz_group)
 

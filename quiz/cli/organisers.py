@@ -1,0 +1,87 @@
+"""Organiser accounts: `quiz organiser add|list|disable|enable`.
+
+Accounts are made by an operator on the command line, never in the browser:
+there is no signup for the admin and no password-reset email to abuse.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from quiz.db import get_session, utcnow
+from quiz.models import Organiser
+from quiz.organisers import create_organiser, normalise_email
+
+
+def _find(email: str) -> Organiser:
+    try:
+        address = normalise_email(email)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="EMAIL") from None
+    organiser = get_session().scalar(select(Organiser).where(Organiser.email == address))
+    if organiser is None:
+        raise click.ClickException(f"no organiser {address}; see `quiz organiser list`")
+    return organiser
+
+
+def register(group: AppGroup) -> None:
+    @group.group("organiser")
+    def organiser() -> None:
+        """Accounts of the campaign team for the admin pages (/admin)."""
+
+    @organiser.command("add")
+    @click.argument("email")
+    @click.option(
+        "--password-stdin",
+        is_flag=True,
+        help="Read the password from the first line of standard input instead of prompting.",
+    )
+    def add(email: str, password_stdin: bool) -> None:
+        """Create an organiser EMAIL who can log in at /admin."""
+        if password_stdin:
+            password = sys.stdin.readline().rstrip("\r\n")
+        else:
+            password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+        try:
+            created = create_organiser(get_session(), email, password, utcnow())
+        except ValueError as exc:
+            raise click.ClickException(f"Not created: {exc}.") from None
+        click.echo(f"Created organiser {created.email}; log in at /admin.")
+
+    @organiser.command("list")
+    def list_() -> None:
+        """All organisers, with their state and last login."""
+        rows = get_session().scalars(select(Organiser).order_by(Organiser.email)).all()
+        if not rows:
+            click.echo("No organisers yet: `quiz organiser add EMAIL`.")
+        now = utcnow()
+        for o in rows:
+            state = "active" if o.active else "disabled"
+            if o.locked_until is not None and o.locked_until > now:
+                state += f", locked until {o.locked_until:%Y-%m-%d %H:%M} UTC"
+            last = f"{o.last_login_at:%Y-%m-%d %H:%M} UTC" if o.last_login_at else "never"
+            click.echo(f"{o.email:<40} {state:<10} last login {last}")
+
+    @organiser.command("disable")
+    @click.argument("email")
+    def disable(email: str) -> None:
+        """Stop EMAIL from logging in; open sessions end at their next request."""
+        o = _find(email)
+        o.active = False
+        get_session().commit()
+        click.echo(f"Disabled {o.email}.")
+
+    @organiser.command("enable")
+    @click.argument("email")
+    def enable(email: str) -> None:
+        """Let a disabled organiser EMAIL log in again (and lift a lockout)."""
+        o = _find(email)
+        o.active = True
+        o.failed_logins = 0
+        o.locked_until = None
+        get_session().commit()
+        click.echo(f"Enabled {o.email}.")
