@@ -96,3 +96,20 @@ def test_a_file_that_is_not_utf8_is_a_problem_not_a_crash() -> None:
 def test_byte_order_mark_is_accepted() -> None:
     result = validate_bytes(b"\xef\xbb\xbf" + SHIPPED.read_bytes(), "bom.toml")
     assert result.problems == []
+
+
+def test_windows_line_ends_give_the_same_lines() -> None:
+    content = (DATA / "tricky_strings.toml").read_bytes().replace(b"\n", b"\r\n")
+    result = validate_bytes(content, "crlf.toml")
+    assert [f"{p.line}:{p.col}: {p.message}" for p in result.problems] == expected_problems(
+        DATA / "tricky_strings.toml"
+    )
+
+
+def test_invisible_control_characters_are_refused() -> None:
+    text = (DATA / "two_correct.toml").read_text("utf-8").replace('text = "Zus"', 'text = "Z\\u0000us"')
+    problems = [p for p in validate_text(text, "nul.toml").problems if p.code == "control_char"]
+    assert [str(p) for p in problems] == [
+        "nul.toml:23:1: question 1, option 3: 'text' contains an invisible control character (U+0000); "
+        "retype the text around it"
+    ]

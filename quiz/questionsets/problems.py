@@ -28,6 +28,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "'{field}' is {length} characters long; at most {limit} fit well in an email",
         "'{field}' is {length} tekens lang; er passen er maximaal {limit} goed in een e-mail",
     ),
+    "control_char": (
+        "'{field}' contains an invisible control character (U+{codepoint:04X}); retype the text around it",
+        "'{field}' bevat een onzichtbaar stuurteken (U+{codepoint:04X}); typ de tekst eromheen opnieuw",
+    ),
     "slug_format": (
         "slug must be lowercase letters, digits and hyphens, e.g. 'meldcode-2026'",
         "De slug mag alleen kleine letters, cijfers en streepjes bevatten, bijvoorbeeld 'meldcode-2026'",

@@ -23,6 +23,7 @@ MIN_OPTIONS, MAX_OPTIONS = 2, 5
 SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 LABEL = re.compile(r"[A-Z0-9]{1,2}")
 LANGUAGE = re.compile(r"[a-z]{2}")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 # Longest texts, in characters. Titles go in subject lines; the rest must
 # still read as one short email on a phone.
@@ -196,6 +197,10 @@ class _Checker:
         where = f"{path}.{name}" if path else name
         if required and name in values and not value:
             self.add(where, "empty", field=name)
+        control = _CONTROL.search(value)
+        if control:
+            # Invisible in an editor, and PostgreSQL refuses NUL in text outright.
+            self.add(where, "control_char", field=name, codepoint=ord(control.group()))
         limit_chars = LIMITS[limit or name]
         if len(value) > limit_chars:
             self.add(where, "too_long", field=name, length=len(value), limit=limit_chars)
