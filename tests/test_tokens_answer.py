@@ -14,6 +14,7 @@ from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import func, select
 
 from quiz.answering import answer_token, manage_token, read_answer_link
+from quiz.db import database
 from quiz.models import Answer
 from quiz.tokens import TokenExpired, TokenInvalid, make_token
 from tests.answer_factories import make_players, make_question_set, make_quiz
@@ -147,8 +148,11 @@ def test_a_key_rotation_keeps_links_working(app, client, world, app_config):
     rotated = create_app(
         {**app_config, "QUIZ_SECRET_KEY": "new-key", "QUIZ_SECRET_KEY_FALLBACKS": ["test-secret"]}
     )
-    with time_machine.travel(NOW, tick=False):
-        assert rotated.test_client().get(f"/a/{token}").status_code == 200
+    try:
+        with time_machine.travel(NOW, tick=False):
+            assert rotated.test_client().get(f"/a/{token}").status_code == 200
+    finally:
+        database(rotated).dispose()
 
 
 # --- property-based: mutated tokens -----------------------------------------------------
