@@ -21,6 +21,23 @@ from tests.factories import make_campaign, make_participant
 
 
 @pytest.fixture
+def make_app(app_config):
+    """Another app on the same database with changed settings; disposed afterwards."""
+    from quiz import create_app
+    from quiz.db import database
+
+    apps = []
+
+    def make(**overrides):  # noqa: ANN003, ANN202
+        apps.append(create_app({**app_config, **overrides}))
+        return apps[-1]
+
+    yield make
+    for a in apps:
+        database(a).dispose()
+
+
+@pytest.fixture
 def campaign(session):
     return make_campaign(session, utcnow())
 
@@ -69,13 +86,11 @@ def test_all_sent_with_stable_message_ids(app, session, smtp, campaign):
     assert set(message_ids(smtp)) == stored and len(stored) == 5
 
 
-def test_smtp_down_then_back_loses_nothing(app_config, session, smtp, campaign):
-    from quiz import create_app
-
-    down = {**app_config, "QUIZ_SMTP_URL": f"smtp://127.0.0.1:{free_port()}?timeout=2"}
+def test_smtp_down_then_back_loses_nothing(app, make_app, session, smtp, campaign):
+    down = make_app(QUIZ_SMTP_URL=f"smtp://127.0.0.1:{free_port()}?timeout=2", QUIZ_SMTP_CONNECTIONS=1)
     confirmations(session, campaign, 6)
     now = utcnow()
-    report = send_due(create_app(down), lambda: now, "test")
+    report = send_due(down, lambda: now, "test")
     # one message tried and deferred, the rest handed back untouched
     assert (report.deferred, report.sent, report.released) == (1, 0, 5)
     assert statuses(session) == {"deferred": 1, "pending": 5}
@@ -83,9 +98,7 @@ def test_smtp_down_then_back_loses_nothing(app_config, session, smtp, campaign):
     assert "connection" in deferred.last_error and deferred.next_attempt_at > now
 
     # the relay is back: the pending ones go now, the deferred one after its backoff
-    from quiz import create_app as again
-
-    up = again(app_config)
+    up = app
     assert send_due(up, lambda: now + timedelta(seconds=5), "test").sent == 5
     assert send_due(up, lambda: now + timedelta(minutes=2), "test").sent == 1
     assert statuses(session) == {"sent": 6}
@@ -175,21 +188,17 @@ def test_unsubscribed_participants_mail_is_cancelled_with_a_reason(app, session,
     assert smtp.messages == []
 
 
-def test_rate_limit_spaces_messages(app_config, session, smtp, campaign):
-    from quiz import create_app
-
+def test_rate_limit_spaces_messages(make_app, session, smtp, campaign):
     confirmations(session, campaign, 6)
-    app = create_app({**app_config, "QUIZ_SMTP_RATE": 20, "QUIZ_SMTP_CONNECTIONS": 2})
+    app = make_app(QUIZ_SMTP_RATE=20, QUIZ_SMTP_CONNECTIONS=2)
     started = time.monotonic()
     assert run(app, utcnow()).sent == 6
     assert time.monotonic() - started >= 5 / 20 - 0.01
 
 
-def test_several_connections_send_each_message_once(app_config, session, smtp, campaign):
-    from quiz import create_app
-
+def test_several_connections_send_each_message_once(make_app, session, smtp, campaign):
     confirmations(session, campaign, 30)
-    app = create_app({**app_config, "QUIZ_SMTP_CONNECTIONS": 4, "QUIZ_OUTBOX_BATCH_SIZE": 3})
+    app = make_app(QUIZ_SMTP_CONNECTIONS=4, QUIZ_OUTBOX_BATCH_SIZE=3)
     report = run(app, utcnow())
     assert report.sent == 30 and report.claimed == 30
     assert len(message_ids(smtp)) == 30 and set(message_ids(smtp).values()) == {1}
