@@ -113,3 +113,14 @@ def test_invisible_control_characters_are_refused() -> None:
         "nul.toml:23:1: question 1, option 3: 'text' contains an invisible control character (U+0000); "
         "retype the text around it"
     ]
+
+
+def test_readme_example_is_a_valid_set() -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text("utf-8")
+    section = readme.split("## Question sets", 1)[1]
+    example = section.split("```toml\n", 1)[1].split("```", 1)[0]
+    result = validate_text(example, "README.md")
+    assert result.problems == []
+    assert result.data is not None
+    assert result.data.questions[0].meldcode_step == 1
+    assert result.data.questions[0].options[0].feedback
