@@ -38,8 +38,15 @@ run: setup
 lint: setup
 	$(BIN)/ruff check .
 
-test: setup browser lint
+test: setup browser lint tests/js/node_modules
 	$(BIN)/pytest
+
+# axe-core for the accessibility checks, pinned by tests/js/package-lock.json.
+tests/js/node_modules: tests/js/package.json tests/js/package-lock.json
+	@command -v npm >/dev/null || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq npm >/dev/null; }
+	cd tests/js && npm ci --no-audit --no-fund
+	touch $@
 
 bench: setup
 	@echo "No benchmarks yet."
