@@ -124,3 +124,23 @@ def test_readme_example_is_a_valid_set() -> None:
     assert result.data is not None
     assert result.data.questions[0].meldcode_step == 1
     assert result.data.questions[0].options[0].feedback
+
+
+def test_no_single_line_edit_crashes_the_validator() -> None:
+    """The organisers' editor feeds it anything: every variant gets problems or data, never an exception."""
+    inserts = [
+        "[[questions]]\n",
+        "[questions]\n",
+        'options = [1, "x"]\n',
+        "sources = [{title = 1, url = 2}]\n",
+    ]
+    small = (DATA / "two_correct.toml").read_text("utf-8").splitlines(keepends=True)
+    shipped = SHIPPED.read_text("utf-8").splitlines(keepends=True)
+    variants = [shipped[:i] + shipped[i + 1 :] for i in range(len(shipped))]
+    for i in range(len(small)):
+        variants += [small[:i] + small[i + 1 :], small[:i] + [small[i].replace('"', "'", 1)] + small[i + 1 :]]
+        variants += [small[:i] + [insert] + small[i:] for insert in inserts]
+    for variant in variants:
+        result = validate_text("".join(variant), "edited.toml")
+        assert (result.data is None) == bool(result.problems)
+        assert all(p.line >= 1 and p.col >= 1 and p.message and p.message_nl for p in result.problems)

@@ -16,7 +16,9 @@ Paths use the notation of the validator: `questions[2].options[1].text`
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 _KEY = re.compile(
     r'((?:[A-Za-z0-9_-]+|"[^"\n]*"|\'[^\'\n]*\')(?:\s*\.\s*(?:[A-Za-z0-9_-]+|"[^"\n]*"|\'[^\'\n]*\'))*)\s*='
@@ -65,9 +67,14 @@ class KeyPositions:
 
 
 def _position_at(source: str, index: int) -> Position:
-    line = source.count("\n", 0, index) + 1
+    line = bisect_right(_line_starts(source), index)
     col = index - (source.rfind("\n", 0, index) + 1) + 1
     return Position(line, col, index)
+
+
+@lru_cache(maxsize=4)
+def _line_starts(source: str) -> list[int]:
+    return [0, *(m.end() for m in re.finditer("\n", source))]
 
 
 def scan(source: str) -> KeyPositions:
@@ -145,20 +152,23 @@ def _skip_string(source: str, i: int) -> int:
     triple = source.startswith(quote * 3, i)
     delimiter = quote * 3 if triple else quote
     j = i + len(delimiter)
-    escapes = quote == '"'  # literal ('…') strings have no escapes
-    while j < len(source):
-        if escapes and source[j] == "\\":
-            j += 2
+    while True:
+        end = source.find(delimiter, j)
+        if end < 0:
+            return len(source)
+        if not triple:
+            newline = source.find("\n", j, end)
+            if newline >= 0:
+                return newline
+        # In a basic ("…") string a quote after an odd number of backslashes is escaped.
+        backslashes = len(source[j:end]) - len(source[j:end].rstrip("\\"))
+        if quote == '"' and backslashes % 2:
+            j = end + 1
             continue
-        if source.startswith(delimiter, j):
-            j += len(delimiter)
-            # A multi-line string may end with up to two extra quotes: """a""""" is 'a""'.
-            extra = 0
-            while triple and extra < 2 and j < len(source) and source[j] == quote:
-                j += 1
-                extra += 1
-            return j
-        if not triple and source[j] == "\n":
-            return j
-        j += 1
-    return j
+        end += len(delimiter)
+        # A multi-line string may end with up to two extra quotes: """a""""" is 'a""'.
+        extra = 0
+        while triple and extra < 2 and end < len(source) and source[end] == quote:
+            end += 1
+            extra += 1
+        return end
