@@ -57,9 +57,10 @@ def password_problem(password: str) -> str | None:
 
 
 def normalise_email(email: str) -> str:
-    """The address as stored: checked and normalised by email-validator (ValueError if invalid)."""
+    """The address as stored: checked by email-validator and lower-cased, so that
+    logging in does not depend on how the address is capitalised (ValueError if invalid)."""
     try:
-        return validate_email(email.strip(), check_deliverability=False).normalized
+        return validate_email(email.strip(), check_deliverability=False).normalized.lower()
     except EmailNotValidError as exc:
         raise ValueError(f"{email!r} is not a valid email address: {exc}") from exc
 
