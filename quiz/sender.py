@@ -153,20 +153,21 @@ class _Worker:
         taken = 0
         while not self.stopped() and (limit is None or taken < limit):
             size = self.settings.batch if limit is None else min(self.settings.batch, limit - taken)
+            # measured from before the claim, so loading the batch eats into the lease too
+            deadline = time.monotonic() + self.settings.lease.total_seconds() * LEASE_SAFETY
             ids = outbox.claim(self.session, self.name, self.clock(), size, self.settings.lease)
             if not ids:
                 return
             taken += len(ids)
             self.report.count("claimed", len(ids))
             try:
-                self._send_batch(ids)
+                self._send_batch(ids, deadline)
             except _RelayDown:
                 return
             finally:
                 self.session.expunge_all()  # memory stays flat however long the queue
 
-    def _send_batch(self, ids: Sequence[int]) -> None:
-        deadline = time.monotonic() + self.settings.lease.total_seconds() * LEASE_SAFETY
+    def _send_batch(self, ids: Sequence[int], deadline: float) -> None:
         deliveries = _load(self.session, ids)
         done: set[int] = set()
         try:
