@@ -1,0 +1,419 @@
+"""Benchmark: confirmed answers per second through gunicorn on PostgreSQL.
+
+What runs:
+- the web process exactly as the Procfile starts it in production
+  (gunicorn, WEB_CONCURRENCY workers, access log on), against its own
+  PostgreSQL database (quiz_bench_answer, emptied and migrated first);
+- wrk on loopback in a second process POSTs "Bevestig mijn antwoord" for
+  distinct (participant, question) pairs, so every request stores a new
+  Answer and renders the full feedback page;
+- then the same gunicorn command serving a bare Flask route that returns a
+  page of the same size, for comparison;
+- finally answers at half the measured maximum rate, for the latency there.
+
+Writes its figures into docs/benchmarks.md between the "answer-bench"
+markers. Run: `make bench` or `.venv/bin/python bench/answer.py`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import re
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from datetime import UTC, datetime
+from datetime import time as dtime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+DB_URL = os.environ.get(
+    "QUIZ_BENCH_ANSWER_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/quiz_bench_answer"
+)
+PARTICIPANTS = int(os.environ.get("BENCH_PARTICIPANTS", "12000"))
+QUESTIONS = 5
+DURATION = int(os.environ.get("BENCH_SECONDS", "10"))
+CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "8"))
+SECRET = "bench-secret-key-not-for-production"
+DOCS = ROOT / "docs" / "benchmarks.md"
+START, END = "<!-- answer-bench:start -->", "<!-- answer-bench:end -->"
+
+# wrk script: each connection POSTs the next unused answer link; its own
+# summary line carries the latency percentiles as JSON.
+WRK_LUA = r"""
+local lines = {}
+for line in io.lines(os.getenv("BENCH_LINKS")) do lines[#lines + 1] = line end
+local threads = {}
+local counter = 0
+function setup(thread)
+  counter = counter + 1
+  thread:set("offset", counter - 1)
+  thread:set("stride", tonumber(os.getenv("BENCH_THREADS")))
+  table.insert(threads, thread)
+end
+local n = 0
+local pause = tonumber(os.getenv("BENCH_DELAY_MS") or "0")
+function request()
+  local i = offset + n * stride + 1
+  n = n + 1
+  local path, option = lines[i]:match("(%S+) (%S+)")
+  local headers = {["Content-Type"] = "application/x-www-form-urlencoded"}
+  return wrk.format("POST", path, headers, "option=" .. option)
+end
+function delay() return pause end
+function done(summary, latency, requests)
+  local bad = summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write
+    + summary.errors.timeout
+  local fmt = 'BENCH {"requests": %d, "seconds": %f, "errors": %d, "p50_ms": %f, "p99_ms": %f}\n'
+  io.write(string.format(fmt, summary.requests, summary.duration / 1e6, bad,
+    latency:percentile(50) / 1000, latency:percentile(99) / 1000))
+end
+"""
+
+BARE_APP = """
+from flask import Flask, request
+app = Flask(__name__)
+BODY = "x" * int(__import__("os").environ["BENCH_PAGE_BYTES"])
+
+@app.route("/a/<token>", methods=["GET", "POST"])
+def bare(token):
+    request.form.get("option")
+    return BODY
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def prepare_database() -> None:
+    from sqlalchemy import create_engine, text
+
+    from quiz import create_app
+    from quiz.cli.database import upgrade
+    from quiz.db import database
+
+    admin = create_engine(DB_URL.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
+    name = DB_URL.rsplit("/", 1)[1]
+    with admin.connect() as conn:
+        if not conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}):
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    engine = create_engine(DB_URL)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    app = create_app(config())
+    upgrade(app)
+    database(app).dispose()
+
+
+def config() -> dict:
+    return {
+        "QUIZ_IGNORE_DOTENV": True,
+        "QUIZ_ENV": "production",
+        "QUIZ_SECRET_KEY": SECRET,
+        "QUIZ_DATABASE_URL": DB_URL,
+        "QUIZ_MAIL_BACKEND": "smtp",
+        "QUIZ_BASE_URL": "http://127.0.0.1",
+    }
+
+
+def seed(links_file: Path) -> int:
+    """A campaign, its 5 questions, PARTICIPANTS people who all got every
+    question; one answer link per (participant, question). Returns the count."""
+    from sqlalchemy import insert
+
+    from quiz import create_app
+    from quiz.answering import answer_token
+    from quiz.db import database, session_scope
+    from quiz.models import Campaign, Delivery, Option, Participant, Question, QuestionSet
+
+    app = create_app(config())
+    now = datetime.now(UTC)
+    today = now.astimezone(ZoneInfo("Europe/Amsterdam")).date()
+    with session_scope(app) as s:
+        qs = QuestionSet(slug="bench", version=1, title="Bench", created_at=now, updated_at=now)
+        for k in range(1, QUESTIONS + 1):
+            q = Question(
+                position=k,
+                title=f"Vraag {k}",
+                body="Wat doe je **eerst**?",
+                explanation="Uitleg met *nadruk*.",
+                discussion_prompt="Bespreek het.",
+                sources=[{"title": "Rijksoverheid", "url": "https://www.rijksoverheid.nl/"}],
+            )
+            for i, label in enumerate("ABCD"):
+                q.options.append(
+                    Option(position=i + 1, label=label, text=f"Antwoord {label}", is_correct=i == 1)
+                )
+            qs.questions.append(q)
+        s.add(qs)
+        s.flush()
+        campaign = Campaign(slug="bench", name="Bench", question_set_id=qs.id, start_mode="rolling",
+                            send_time=dtime(7, 30), skip_dates=[], created_at=now)  # fmt: skip
+        s.add(campaign)
+        s.commit()
+        s.execute(
+            insert(Participant),
+            [
+                {
+                    "campaign_id": campaign.id,
+                    "email": f"p{i}@example.org",
+                    "organisation": "School",
+                    "sector": "onderwijs",
+                    "status": "active",
+                    "created_at": now,
+                    "confirmed_at": now,
+                    "first_quiz_day": today,
+                }  # fmt: skip
+                for i in range(PARTICIPANTS)
+            ],
+        )
+        s.commit()
+        pids = list(s.scalars(Participant.__table__.select().with_only_columns(Participant.id)))
+        questions = [(q.id, [o.id for o in q.options]) for q in qs.questions]
+        s.execute(
+            insert(Delivery),
+            [
+                {
+                    "participant_id": pid,
+                    "kind": "question",
+                    "day": k + 1,
+                    "question_id": qid,
+                    "due_at": now,
+                    "status": "sent",
+                    "attempts": 1,
+                    "sent_at": now,
+                    "created_at": now,
+                }  # fmt: skip
+                for pid in pids
+                for k, (qid, _) in enumerate(questions)
+            ],
+        )
+        s.commit()
+    with app.app_context(), links_file.open("w") as out:
+        # Question-major order: a burst of answers to today's question.
+        for n, (qid, options) in enumerate(questions):
+            for i, pid in enumerate(pids):
+                option = options[(i + n) % 4]
+                out.write(f"/a/{answer_token(pid, qid, option)} {option}\n")
+    database(app).dispose()
+    return len(pids) * len(questions)
+
+
+def procfile_web_command(app_target: str, port: int) -> list[str]:
+    """The Procfile's web command, expanded the way honcho/a shell would."""
+    line = next(ln for ln in (ROOT / "Procfile").read_text().splitlines() if ln.startswith("web:"))
+    command = line.split(":", 1)[1].strip().replace("wsgi:app", app_target)
+    env = {**os.environ, "QUIZ_BIND": f"127.0.0.1:{port}"}
+    expanded = subprocess.run(
+        ["bash", "-c", f"echo {command}"], env=env, capture_output=True, text=True, check=True
+    )
+    return shlex.split(expanded.stdout)
+
+
+def start_server(app_target: str, env: dict, log: Path) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    cmd = procfile_web_command(app_target, port)
+    cmd[0] = str(ROOT / ".venv" / "bin" / cmd[0]) if cmd[0] == "gunicorn" else cmd[0]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
+                            start_new_session=True)  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(url + "/privacy", timeout=1)
+            break
+        except urllib.error.HTTPError:
+            break  # the bare app has no /privacy, but it answers
+        except OSError:
+            time.sleep(0.1)
+    else:
+        raise SystemExit(f"server did not start; see {log}")
+    return proc, url
+
+
+def stop(proc: subprocess.Popen) -> None:
+    os.killpg(proc.pid, signal.SIGTERM)
+    proc.wait(timeout=20)
+
+
+def wrk(url: str, lua: Path, links: Path, first_line: int, duration: int, delay_ms: float = 0) -> dict:
+    threads = 1  # one wrk thread keeps up; the second core goes to the server
+    env = {
+        **os.environ,
+        "BENCH_LINKS": str(links),
+        "BENCH_THREADS": str(threads),
+        "BENCH_DELAY_MS": str(delay_ms),
+    }
+    # Skip the lines used by earlier runs: every request is a first answer.
+    tail = links.with_suffix(f".from{first_line}")
+    with links.open() as src, tail.open("w") as dst:
+        for i, line in enumerate(src):
+            if i >= first_line:
+                dst.write(line)
+    env["BENCH_LINKS"] = str(tail)
+    out = subprocess.run(
+        ["wrk", f"-t{threads}", f"-c{CONNECTIONS}", f"-d{duration}s", "--timeout", "5s", "-s", str(lua), url],
+        env=env, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    result = json.loads(re.search(r"^BENCH (.*)$", out.stdout, re.M).group(1))
+    result["rate"] = result["requests"] / result["seconds"]
+    return result
+
+
+def count_answers() -> int:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(DB_URL)
+    with engine.connect() as conn:
+        n = conn.scalar(text("SELECT count(*) FROM answer"))
+    engine.dispose()
+    return int(n)
+
+
+def page_bytes(url: str, links: Path, line: int) -> int:
+    path, option = links.read_text().splitlines()[line].split()
+    req = urllib.request.Request(url + path, data=f"option={option}".encode())
+    with urllib.request.urlopen(req) as response:
+        body = response.read()
+    assert "Goed!" in body.decode() or "niet goed" in body.decode(), "not a feedback page"
+    return len(body)
+
+
+def main() -> None:
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is missing: `apt-get install -y wrk` (make bench does this)")
+    work = Path(tempfile.mkdtemp(prefix="bench-answer-"))
+    lua, links = work / "post.lua", work / "links.txt"
+    lua.write_text(WRK_LUA)
+    (work / "bare_app.py").write_text(BARE_APP)
+    load_before = os.getloadavg()[0]
+    print(f"Preparing {DB_URL.rsplit('@', 1)[-1]} …", flush=True)
+    prepare_database()
+    total = seed(links)
+    print(f"Seeded {PARTICIPANTS} participants, {total} answer links.", flush=True)
+
+    env = {**os.environ, **{k: str(v) for k, v in config().items() if k != "QUIZ_IGNORE_DOTENV"}}
+    env.pop("QUIZ_IGNORE_DOTENV", None)
+    proc, url = start_server("wsgi:app", env, work / "gunicorn-app.log")
+    used = 0
+    try:
+        size = page_bytes(url, links, used)  # also warms both workers' caches a little
+        used += 1
+        wrk(url, lua, links, used, 2)  # warm-up
+        used = count_answers()
+        before = used
+        full = wrk(url, lua, links, used, DURATION)
+        stored = count_answers() - before
+        used = count_answers()
+        confirmed_rate = stored / full["seconds"]
+        half_target = confirmed_rate / 2
+        # Closed loop with a pause per connection: rate ≈ C / (latency + pause).
+        pause = max(CONNECTIONS * 1000 / half_target - full["p50_ms"], 0)
+        half = wrk(url, lua, links, used, DURATION, pause)
+        half_stored = count_answers() - used
+    finally:
+        stop(proc)
+
+    bare_env = {**env, "BENCH_PAGE_BYTES": str(size), "PYTHONPATH": str(work)}
+    proc, bare_url = start_server("bare_app:app", bare_env, work / "gunicorn-bare.log")
+    try:
+        wrk(bare_url, lua, links, 0, 2)
+        bare = wrk(bare_url, lua, links, 0, DURATION)
+    finally:
+        stop(proc)
+
+    figures = {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d"),
+        "machine": f"{os.cpu_count()} cores, Python {platform.python_version()}",
+        "load_before": load_before,
+        "load_after": os.getloadavg()[0],
+        "page_bytes": size,
+        "answers_per_s": confirmed_rate,
+        "full_p50": full["p50_ms"],
+        "full_p99": full["p99_ms"],
+        "full_errors": full["errors"],
+        "bare_per_s": bare["rate"],
+        "bare_p50": bare["p50_ms"],
+        "bare_p99": bare["p99_ms"],
+        "half_rate": half_stored / half["seconds"],
+        "half_p50": half["p50_ms"],
+        "half_p99": half["p99_ms"],
+        "half_errors": half["errors"],
+    }
+    print(json.dumps(figures, indent=2))
+    write_docs(figures)
+    ok = (
+        figures["answers_per_s"] >= 1000
+        and figures["answers_per_s"] >= figures["bare_per_s"] / 2
+        and figures["half_p99"] < 50
+        and not figures["full_errors"]
+        and not figures["half_errors"]
+    )
+    print("Targets met." if ok else "Targets NOT met (see docs/benchmarks.md).")
+
+
+def write_docs(f: dict) -> None:
+    ratio = f["answers_per_s"] / f["bare_per_s"]
+    rows = "\n".join(
+        [
+            f"| confirmed answers, flat out | **{f['answers_per_s']:,.0f}/s** | {f['full_p50']:.1f} ms "
+            f"| {f['full_p99']:.1f} ms | ≥ 1,000/s |",
+            f"| bare Flask route, same size, flat out | {f['bare_per_s']:,.0f}/s | {f['bare_p50']:.1f} ms "
+            f"| {f['bare_p99']:.1f} ms | — |",
+            f"| answers ÷ bare route | {ratio:.0%} | | | ≥ 50 % |",
+            f"| confirmed answers at half the maximum | {f['half_rate']:,.0f}/s | {f['half_p50']:.1f} ms "
+            f"| **{f['half_p99']:.1f} ms** | p99 < 50 ms |",
+        ]
+    )
+    section = f"""{START}
+## Answering (`bench/answer.py`)
+
+Measured {f["date"]} on {f["machine"]}. The web process as the Procfile starts it
+(gunicorn, `WEB_CONCURRENCY` sync workers, access log on) on PostgreSQL
+(`quiz_bench_answer`); wrk ({CONNECTIONS} connections, one thread) on loopback POSTs
+"Bevestig mijn antwoord" for a new (participant, question) pair each time, so
+every request stores an Answer and renders the feedback page ({f["page_bytes"]} bytes).
+The bare route returns a page of the same size under the same gunicorn command.
+
+| run | rate | p50 | p99 | target |
+|---|---|---|---|---|
+{rows}
+
+Errors (non-2xx, timeouts): {f["full_errors"]} flat out, {f["half_errors"]} at half rate.
+Load average (1 min) {f["load_before"]:.1f} before the run, {f["load_after"]:.1f} after. wrk is
+closed-loop: the half-rate run paces each connection with a pause, so a slow
+response delays the next request rather than queueing it (wrk2-style
+open-loop figures would show a somewhat longer tail). The machine runs wrk,
+gunicorn and PostgreSQL on the same cores.
+
+What keeps a confirmation cheap: the question, its options and their rendered
+Markdown come from a per-process cache (60 s); the distribution of answers is
+counted at most every 5 s per process; the answer itself is one INSERT whose
+unique key settles double submits.
+{END}"""
+    text = DOCS.read_text() if DOCS.exists() else "# Benchmarks\n"
+    if START in text and END in text:
+        text = re.sub(re.escape(START) + ".*?" + re.escape(END), lambda _: section, text, flags=re.S)
+    else:
+        text = text.rstrip("\n") + "\n\n" + section + "\n"
+    DOCS.write_text(text)
+
+
+if __name__ == "__main__":
+    main()
