@@ -49,7 +49,12 @@ tests/js/node_modules: tests/js/package.json tests/js/package-lock.json
 	touch $@
 
 bench: setup
-	@echo "No benchmarks yet."
+	@if ! command -v wrk >/dev/null; then \
+	  echo "Installing Debian's wrk for the benchmarks"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get install -y -qq wrk >/dev/null || { $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq wrk >/dev/null; }; \
+	fi
+	$(BIN)/python bench/answer.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache
