@@ -35,6 +35,10 @@ class Distribution:
         """Whether the bars may be shown: at least MIN_ANSWERS_SHOWN answers."""
         return self.total >= MIN_ANSWERS_SHOWN
 
+    def with_answer(self, option_id: int) -> Distribution:
+        """This distribution plus one answer for `option_id`."""
+        return Distribution({**self.counts, option_id: self.counts.get(option_id, 0) + 1}, self.total + 1)
+
     def percent(self, option_id: int) -> int:
         """Whole percent of answers for an option (0 when nobody answered)."""
         if not self.total:
