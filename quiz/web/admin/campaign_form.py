@@ -18,6 +18,7 @@ from wtforms import (
     DateField,
     DateTimeLocalField,
     RadioField,
+    SelectChoice,
     SelectField,
     StringField,
     TextAreaField,
@@ -57,8 +58,10 @@ class CampaignForm(DutchForm):
     start_mode = RadioField(
         "Wanneer begint de quiz?",
         choices=[
-            ("fixed", "Op een vaste datum voor iedereen (wie later bevestigt, begint de werkdag erna)"),
-            ("rolling", "Voor iedereen de werkdag na het bevestigen van de aanmelding"),
+            SelectChoice(
+                "fixed", "Op een vaste datum voor iedereen (wie later bevestigt, begint de werkdag erna)"
+            ),
+            SelectChoice("rolling", "Voor iedereen de werkdag na het bevestigen van de aanmelding"),
         ],
         validators=[DataRequired("Kies hoe de quiz begint.")],
     )
@@ -83,9 +86,14 @@ class CampaignForm(DutchForm):
 
     parsed_skip_dates: list[str]
 
-    def validate_start_date(self, field: DateField) -> None:
-        if self.start_mode.data == "fixed" and field.data is None:
-            raise ValidationError("Een vaste start heeft een startdatum nodig.")
+    def validate(self, extra_validators=None) -> bool:  # noqa: ANN001
+        valid = super().validate(extra_validators)
+        # Optional() ends the field's own checks when it is empty, so this
+        # rule, which depends on another field, is checked here.
+        if self.start_mode.data == "fixed" and self.start_date.data is None and not self.start_date.errors:
+            self.start_date.errors = ["Een vaste start heeft een startdatum nodig."]
+            valid = False
+        return valid
 
     def validate_skip_dates(self, field: TextAreaField) -> None:
         days: set[str] = set()
@@ -125,7 +133,9 @@ def parse_day(text: str) -> date | None:
 
 def set_choices(form: CampaignForm, session: Session) -> None:
     sets = session.scalars(select(QuestionSet).order_by(QuestionSet.slug, QuestionSet.version.desc())).all()
-    form.question_set_id.choices = [(qs.id, f"{qs.title} ({qs.slug}, versie {qs.version})") for qs in sets]
+    form.question_set_id.choices = [
+        SelectChoice(qs.id, f"{qs.title} ({qs.slug}, versie {qs.version})") for qs in sets
+    ]
 
 
 def fill_form(form: CampaignForm, campaign: Campaign) -> None:

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
+
+import holidays
 
 from quiz.models import Campaign
 from quiz.planner import first_quiz_day, send_slot
@@ -27,6 +30,19 @@ class CalendarDay:
     @property
     def weekend(self) -> bool:
         return self.day.weekday() >= 5
+
+
+@lru_cache(maxsize=16)
+def _dutch_names(year: int) -> holidays.HolidayBase:
+    return holidays.country_holidays("NL", years=year, language="nl")
+
+
+def holiday_label(day: date) -> str | None:
+    """The holiday's Dutch name, for the days the engine treats as holidays."""
+    name = dutch_holiday_name(day)
+    if name is None:
+        return None
+    return _dutch_names(day.year).get(day) or name
 
 
 def example_confirmation(campaign: Campaign, on: date) -> datetime:
@@ -63,7 +79,7 @@ def weeks(campaign: Campaign, days: list[date], start: date) -> list[list[Calend
                 CalendarDay(
                     day=day,
                     working=is_working_day(day, skips),
-                    holiday=dutch_holiday_name(day),
+                    holiday=holiday_label(day),
                     skipped=day in skips,
                     question=question_on.get(day),
                 )
