@@ -172,7 +172,7 @@ def _grouped(session: Session, campaign_id: int, question_ids: list[int], key) -
         .where(in_campaign, Participant.confirmed_at.is_not(None))
         .group_by(key)
     ):
-        groups[value] = GroupFigures(name=shown or "(niet ingevuld)", participants=int(n))
+        groups[value] = GroupFigures(name=(shown or "").strip() or "(niet ingevuld)", participants=int(n))
     if question_ids:
         for value, n, n_correct in session.execute(
             select(key, func.count(Answer.id), _sum(Option.is_correct.is_(True)))
