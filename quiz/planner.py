@@ -181,23 +181,24 @@ def plan_questions(session: Session, ctx: PlanContext) -> int:
         return 0
     thresholds = question_thresholds(campaign, ctx.today, count)
 
-    next_position = (
-        select(func.coalesce(func.max(Delivery.day), 0) + 1)
-        .where(Delivery.participant_id == Participant.id, Delivery.kind == "question")
-        .correlate(Participant)
-        .scalar_subquery()
+    # Each participant's highest question so far: one grouped scan of the
+    # outbox, joined, instead of a subquery per participant.
+    last = (
+        select(Delivery.participant_id, func.max(Delivery.day).label("day"))
+        .where(Delivery.kind == "question")
+        .group_by(Delivery.participant_id)
+        .subquery("last")
     )
+    prev = aliased(Delivery)
+    next_position = func.coalesce(last.c.day, 0) + 1
     latest_first_day = case(
         {k: literal(day, Date()) for k, day in thresholds.items()}, value=Question.position
     )
-    prev = aliased(Delivery)
-    previous_unsettled = exists().where(
-        prev.participant_id == Participant.id,
-        prev.kind == "question",
-        prev.day == Question.position - 1,
-        or_(
-            prev.status.not_in(SETTLED),
-            func.coalesce(prev.sent_at, prev.due_at) >= literal(ctx.midnight, UTCDateTime()),
+    previous_settled_before_today = or_(
+        last.c.day.is_(None),
+        and_(
+            prev.status.in_(SETTLED),
+            func.coalesce(prev.sent_at, prev.due_at) < literal(ctx.midnight, UTCDateTime()),
         ),
     )
     due = (
@@ -212,15 +213,20 @@ def plan_questions(session: Session, ctx: PlanContext) -> int:
             literal(ctx.now, UTCDateTime()),
         )
         .select_from(Participant)
+        .outerjoin(last, last.c.participant_id == Participant.id)
         .join(
             Question,
             and_(Question.question_set_id == campaign.question_set_id, Question.position == next_position),
+        )
+        .outerjoin(
+            prev,
+            and_(prev.participant_id == Participant.id, prev.kind == "question", prev.day == last.c.day),
         )
         .where(
             Participant.campaign_id == campaign.id,
             Participant.status == "active",
             Participant.first_quiz_day <= latest_first_day,
-            ~previous_unsettled,
+            previous_settled_before_today,
         )
     )
     stmt = (
