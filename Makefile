@@ -55,6 +55,12 @@ bench: setup
 	  $$SUDO apt-get install -y -qq wrk >/dev/null || { $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq wrk >/dev/null; }; \
 	fi
 	$(BIN)/python bench/answer.py
+	@if [ ! -x /usr/sbin/smtp-sink ] && ! command -v smtp-sink >/dev/null; then \
+	  echo "Installing Debian's postfix for its smtp-sink (the benchmark's SMTP sink)"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postfix >/dev/null; \
+	fi
+	$(BIN)/python bench/send.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache
