@@ -1,0 +1,346 @@
+"""Benchmark: N participants due at once on PostgreSQL, drained to a local SMTP sink.
+
+    make bench                       # N = 100,000
+    .venv/bin/python bench/send.py -n 20000 --sinks smtp-sink
+
+Reports, per sink: the planner's time, end-to-end messages/s of the real
+sender (`quiz.sender.send_due`: claim, render the personalised question email,
+build, SMTP, record) in a child process with its peak RSS, and the transport
+limit measured in the same run: plain smtplib sending N pre-rendered messages
+over the same number of connections. The database is QUIZ_BENCH_DATABASE_URL
+(default: a `quiz_bench` database on the local PostgreSQL, emptied first).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import smtplib
+import socket
+import subprocess
+import sys
+import threading
+import time
+from datetime import UTC, date, datetime
+from datetime import time as clock_time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/quiz_bench"
+START = date(2026, 11, 16)
+NOW = datetime(2026, 11, 16, 6, 30, 5, tzinfo=UTC)  # 07:30:05 in Amsterdam
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"no SMTP sink on port {port}")
+
+
+def app_config(url: str, port: int, connections: int) -> dict:
+    return {
+        "QUIZ_IGNORE_DOTENV": True,
+        "QUIZ_ENV": "testing",
+        "QUIZ_SECRET_KEY": "bench-secret",
+        "QUIZ_DATABASE_URL": url,
+        "QUIZ_MAIL_BACKEND": "smtp",
+        "QUIZ_SMTP_URL": f"smtp://127.0.0.1:{port}",
+        "QUIZ_BASE_URL": "https://meldcodequiz.example.nl",
+        "QUIZ_SMTP_CONNECTIONS": connections,
+        "QUIZ_OUTBOX_BATCH_SIZE": 500,
+    }
+
+
+# --- setup -----------------------------------------------------------------
+
+
+def ensure_database(url: str) -> None:
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    target = make_url(url)
+    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        if not conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": target.database}):
+            conn.execute(text(f'CREATE DATABASE "{target.database}"'))
+    admin.dispose()
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+def populate(url: str, n: int) -> None:
+    """Migrate, import the shipped question set, add a campaign and N active participants."""
+    from sqlalchemy import select
+
+    from quiz import create_app
+    from quiz.cli.database import upgrade
+    from quiz.db import database, session_scope
+    from quiz.models import Campaign
+    from quiz.questionsets.schema import validate_bytes
+    from quiz.questionsets.store import import_set
+
+    app = create_app(app_config(url, 25, 1))
+    upgrade(app)
+    with app.app_context(), session_scope(app) as session:
+        path = ROOT / "questions" / "meldcode.toml"
+        validated = validate_bytes(path.read_bytes(), path.name)
+        result = import_set(session, validated.data, NOW)
+        qs_id = result.question_set.id
+        session.add(
+            Campaign(
+                slug="bench",
+                name="MeldcodeQuiz",
+                question_set_id=qs_id,
+                start_mode="fixed",
+                start_date=START,
+                send_time=clock_time(7, 30),
+                timezone="Europe/Amsterdam",
+                skip_dates=[],
+                created_at=NOW,
+            )
+        )
+        session.commit()
+        campaign_id = session.scalar(select(Campaign.id))
+    raw = database(app).engine.raw_connection()
+    try:
+        cur = raw.cursor()
+        with cur.copy(
+            "COPY participant (campaign_id, email, name, organisation, sector, status, consent_at,"
+            " consent_version, created_at, confirmed_at, first_quiz_day, status_changed_at) FROM STDIN"
+        ) as copy:
+            for i in range(n):
+                copy.write_row(
+                    (
+                        campaign_id,
+                        f"deelnemer{i}@example.org",
+                        f"Deelnemer {i} de Vries",
+                        "Basisschool De Linde",
+                        "onderwijs",
+                        "active",
+                        NOW,
+                        "bench",
+                        NOW,
+                        NOW,
+                        START,
+                        NOW,
+                    )
+                )
+        raw.commit()
+        cur.execute("ANALYZE")
+        raw.commit()
+    finally:
+        raw.close()
+    database(app).dispose()
+
+
+def timed_plan(url: str) -> tuple[float, int]:
+    from quiz import create_app
+    from quiz.db import database
+    from quiz.sender import plan_due
+
+    app = create_app(app_config(url, 25, 1))
+    started = time.perf_counter()
+    report = plan_due(app, NOW)
+    elapsed = time.perf_counter() - started
+    database(app).dispose()
+    return elapsed, report.total
+
+
+def reset_outbox(url: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "UPDATE delivery SET status='pending', attempts=0, sent_at=NULL, message_id=NULL,"
+                " claimed_by=NULL, claimed_until=NULL, last_error=NULL"
+            )
+        )
+        conn.execute(text("UPDATE participant SET status='active'"))
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM ANALYZE delivery"))
+    engine.dispose()
+
+
+# --- the sender, in a child process so its RSS is its own -------------------
+
+
+def sender_main(url: str, port: int, connections: int) -> None:
+    from quiz import create_app
+    from quiz.sender import send_due
+
+    app = create_app(app_config(url, port, connections))
+    started = time.perf_counter()
+    report = send_due(app, lambda: NOW, "bench")
+    elapsed = time.perf_counter() - started
+    print(
+        json.dumps(
+            {
+                "sent": report.sent,
+                "failed": report.failed,
+                "deferred": report.deferred,
+                "seconds": elapsed,
+                "errors": report.errors[:3],
+            }
+        )
+    )
+
+
+def run_sender(url: str, port: int, connections: int) -> dict:
+    proc = subprocess.Popen(
+        [sys.executable, __file__, "--sender", "--url", url, "--port", str(port), "-c", str(connections)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    started = time.perf_counter()
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - started
+    out = json.loads(proc.stdout.read().strip().splitlines()[-1])
+    out["wall_seconds"] = wall
+    out["peak_rss_mb"] = usage.ru_maxrss / 1024
+    out["exit"] = status
+    return out
+
+
+# --- the transport limit ------------------------------------------------------
+
+
+def sample_message() -> bytes:
+    """One real personalised question email, pre-rendered once."""
+    return Path(os.environ.get("BENCH_SAMPLE", "")).read_bytes()
+
+
+def transport_limit(port: int, n: int, connections: int, data: bytes) -> float:
+    per = [n // connections + (1 if i < n % connections else 0) for i in range(connections)]
+
+    def worker(count: int) -> None:
+        with smtplib.SMTP("127.0.0.1", port) as s:
+            for i in range(count):
+                s.sendmail("quiz@meldcodequiz.example.nl", [f"deelnemer{i}@example.org"], data)
+
+    threads = [threading.Thread(target=worker, args=(c,)) for c in per]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return n / (time.perf_counter() - started)
+
+
+def render_sample(url: str) -> bytes:
+    """The first question email as the sender builds it (for the transport limit)."""
+    from sqlalchemy import select
+
+    from quiz import create_app
+    from quiz.db import database, session_scope
+    from quiz.emails import context_for
+    from quiz.mailer import Envelope, build_message, render_email
+    from quiz.models import Delivery
+
+    app = create_app(app_config(url, 25, 1))
+    with app.app_context(), session_scope(app) as session:
+        d = session.scalar(select(Delivery).order_by(Delivery.id).limit(1))
+        ctx = context_for(d, NOW)
+        data = build_message(
+            render_email("question", ctx),
+            Envelope(d.participant.email, d.participant.name, "<bench@x>", ctx["headers"]),
+            app.config["QUIZ_MAIL_FROM"],
+            NOW,
+        )
+    database(app).dispose()
+    return data
+
+
+# --- sinks --------------------------------------------------------------------
+
+
+def start_sink(kind: str, port: int) -> subprocess.Popen:
+    if kind == "smtp-sink":
+        binary = shutil.which("smtp-sink") or "/usr/sbin/smtp-sink"
+        args = [binary]
+        if os.geteuid() == 0:
+            args += ["-u", "nobody"]  # smtp-sink refuses to run as root otherwise
+        proc = subprocess.Popen([*args, f"127.0.0.1:{port}", "1000"])
+    else:
+        code = (
+            "import asyncio, sys\n"
+            "from aiosmtpd.controller import Controller\n"
+            "class H:\n"
+            "    async def handle_DATA(self, server, session, envelope):\n"
+            "        return '250 OK'\n"
+            f"c = Controller(H(), hostname='127.0.0.1', port={port}); c.start()\n"
+            "import signal; signal.sigwait({signal.SIGTERM, signal.SIGINT}); c.stop()\n"
+        )
+        proc = subprocess.Popen([sys.executable, "-c", code])
+    wait_for_port(port)
+    return proc
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("-n", type=int, default=100_000, help="participants (default 100,000)")
+    parser.add_argument("-c", "--connections", type=int, default=2)
+    parser.add_argument("--sinks", default="smtp-sink,aiosmtpd")
+    parser.add_argument("--url", default=os.environ.get("QUIZ_BENCH_DATABASE_URL", DEFAULT_URL))
+    parser.add_argument("--sender", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.sender:
+        sender_main(args.url, args.port, args.connections)
+        return
+
+    print(f"# {args.n:,} participants, {args.connections} SMTP connections, {os.cpu_count()} CPUs")
+    ensure_database(args.url)
+    started = time.perf_counter()
+    populate(args.url, args.n)
+    print(f"setup: {time.perf_counter() - started:.1f} s")
+    plan_s, planned = timed_plan(args.url)
+    print(f"planner: {planned:,} question deliveries in {plan_s:.2f} s")
+    assert planned == args.n, planned
+    sample = render_sample(args.url)
+    print(f"message size: {len(sample):,} bytes")
+    for sink in args.sinks.split(","):
+        port = free_port()
+        proc = start_sink(sink, port)
+        try:
+            reset_outbox(args.url)
+            result = run_sender(args.url, port, args.connections)
+            limit = transport_limit(port, args.n, args.connections, sample)
+        finally:
+            proc.terminate()
+            proc.wait()
+        rate = result["sent"] / result["seconds"]
+        print(
+            f"{sink}: sent {result['sent']:,} (failed {result['failed']}, deferred {result['deferred']}) "
+            f"in {result['seconds']:.1f} s = {rate:,.0f} msg/s "
+            f"(process wall {result['wall_seconds']:.1f} s); "
+            f"sender peak RSS {result['peak_rss_mb']:.0f} MB; transport limit {limit:,.0f} msg/s; "
+            f"ratio {rate / limit:.2f}"
+        )
+        if result["errors"]:
+            print("  errors:", result["errors"])
+
+
+if __name__ == "__main__":
+    main()
