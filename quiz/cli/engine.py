@@ -126,7 +126,7 @@ def register(group: AppGroup) -> None:
     )
     @click.option("--campaign", "slug", help="Only this campaign.")
     def retry(which: str, slug: str | None) -> None:
-        """Queue failed (or deferred) deliveries again, due now.
+        """Queue failed (or deferred) deliveries again, for the next round (their due time has passed).
 
         Retrying a failed delivery of a bounced participant makes them active
         again and re-queues what the bounce cancelled: use it when the address
@@ -157,7 +157,7 @@ def register(group: AppGroup) -> None:
                     Delivery.status == "cancelled",
                     Delivery.last_error == "recipient address bounced",
                 )
-                .values(status="pending", due_at=now, last_error=None, next_attempt_at=None)
+                .values(status="pending", last_error=None, next_attempt_at=None)
                 .execution_options(synchronize_session=False)
             )
         for chunk in range(0, len(ids), 1000):
@@ -166,7 +166,6 @@ def register(group: AppGroup) -> None:
                 .where(Delivery.id.in_(ids[chunk : chunk + 1000]), Delivery.status == which)
                 .values(
                     status="pending",
-                    due_at=now,
                     attempts=0,
                     next_attempt_at=None,
                     last_error=None,
