@@ -69,8 +69,9 @@ def test_progress_during_the_week(app, client, session, smtp, quiz):
     assert "Je score" not in page.text
 
     # The link on the page answers question 2 (confirm, then it counts).
-    open_link = re.search(r'href="http://quiz\.test(/a/[^"]+)">Beantwoord vraag 2', page.text).group(1)
+    open_link = re.search(r'href="(/mijn-quiz/[^"]+/vraag/2)">Beantwoord vraag 2', page.text).group(1)
     with time_machine.travel(at("2026-11-17 12:01"), tick=False):
+        open_link = client.get(open_link).headers["Location"]
         form = client.get(open_link).text
         assert " checked" not in form
         client.post(

@@ -234,13 +234,20 @@ def test_earlier_questions_can_be_caught_up_and_are_listed(app, client, session,
     link = answer_links(day3)[1]
     with time_machine.travel(at("2026-11-18 12:00"), tick=False):
         page = client.post(link, data={"option": option_ids(client.get(link).text)[1]})
-    listed = re.findall(r'<li><a href="http://quiz\.test(/a/[^"]+)">Vraag (\d): ', page.text)
+    listed = re.findall(r'<li><a href="http://quiz\.test(/mijn-quiz/[^"]+/vraag/(\d))">Vraag \d: ', page.text)
     assert [n for _, n in listed] == ["1", "2"]
-    # The catch-up link opens question 1 with nothing chosen yet, and answers it.
+    # The catch-up link leads to question 1 with nothing chosen yet, and answers it.
     with time_machine.travel(at("2026-11-25 12:00"), tick=False):
-        open_page = client.get(listed[0][0])
+        redirect = client.get(listed[0][0])
+        assert redirect.status_code == 303
+        answer_page = redirect.headers["Location"]
+        assert answer_page.startswith("/a/")
+        open_page = client.get(answer_page)
         assert "Vraag 1 van 5" in open_page.text and " checked" not in open_page.text
-        client.post(listed[0][0], data={"option": option_ids(open_page.text)[3]})
+        client.post(answer_page, data={"option": option_ids(open_page.text)[3]})
+        # A question that has not gone out yet cannot be opened this way.
+        assert client.get(listed[0][0].replace("/vraag/1", "/vraag/4")).status_code == 404
+        assert client.get(listed[0][0].replace("/vraag/1", "/vraag/9")).status_code == 404
     answered = {a.question.position: a.option.label for a in session.scalars(select(Answer))}
     assert answered == {3: "B", 1: "D"}
 

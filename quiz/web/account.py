@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, abort, redirect, render_template, url_for
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
@@ -21,7 +21,6 @@ from quiz.models import Answer, Delivery, Participant
 from quiz.planner import send_slot
 from quiz.question_view import QuestionView, question_view
 from quiz.tokens import TokenExpired, TokenInvalid
-from quiz.urls import external_url
 from quiz.web.answers import private_page
 from quiz.workdays import nth_working_day, parse_skip_dates
 
@@ -50,8 +49,9 @@ class Progress:
     finished: bool  # every question answered, or the answer window closed
 
 
-def progress(participant: Participant, now: datetime) -> Progress:
-    """The participant's progress through the quiz at `now`."""
+def progress(participant: Participant, now: datetime, token: str) -> Progress:
+    """The participant's progress through the quiz at `now`; `token` is the
+    "Mijn quiz" token the links to open questions go through."""
     session = get_session()
     campaign = participant.campaign
     question_ids = (
@@ -84,7 +84,7 @@ def progress(participant: Participant, now: datetime) -> Progress:
         chosen = view.option(answers[question_id]) if question_id in answers else None
         url = None
         if question_id in sent and chosen is None and is_open:
-            url = external_url("answers.answer", token=answering.answer_token(participant.id, question_id))
+            url = url_for("account.open_question", token=token, position=view.position)
         days.append(
             DayRow(
                 q=view,
@@ -111,20 +111,50 @@ def progress(participant: Participant, now: datetime) -> Progress:
     )
 
 
-@bp.get("/mijn-quiz/<token>")
-def my_quiz(token: str) -> Response:
-    now = utcnow()
+def _participant(token: str, now: datetime) -> Participant:
     try:
-        participant = answering.read_manage_link(get_session(), token, now)
+        return answering.read_manage_link(get_session(), token, now)
     except TokenExpired:
         abort(410, description="expired_manage")
     except TokenInvalid:
         abort(400, description="invalid_manage")
+
+
+@bp.get("/mijn-quiz/<token>/vraag/<int:position>")
+def open_question(token: str, position: int) -> Response:
+    """A question not answered yet: on to its answer page, nothing chosen.
+
+    The answer link is signed here, for the one question someone opens, so
+    the pages that list open questions need only the "Mijn quiz" token.
+    """
+    participant = _participant(token, utcnow())
+    question_set = participant.campaign.question_set
+    question = (
+        next((q for q in question_set.questions if q.position == position), None) if question_set else None
+    )
+    # Only questions that went out: the page must not show tomorrow's question today.
+    if question is None or not get_session().scalar(
+        select(Delivery.id).where(
+            Delivery.participant_id == participant.id,
+            Delivery.kind == "question",
+            Delivery.question_id == question.id,
+            Delivery.status == "sent",
+        )
+    ):
+        abort(404)
+    answer_url = url_for("answers.answer", token=answering.answer_token(participant.id, question.id))
+    return redirect(answer_url, code=303)
+
+
+@bp.get("/mijn-quiz/<token>")
+def my_quiz(token: str) -> Response:
+    now = utcnow()
+    participant = _participant(token, now)
     body = render_template(
         "account/my_quiz.html",
         participant=participant,
         campaign=participant.campaign,
-        p=progress(participant, now),
+        p=progress(participant, now, token),
         now=now,
     )
     return private_page(body)

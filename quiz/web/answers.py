@@ -73,8 +73,12 @@ def _question_page(view: QuestionView, selected: int | None, *, hit_id: int | No
     return private_page(body, status)
 
 
-def _unanswered(participant_id: int, current_question_id: int) -> list[dict]:
-    """Earlier questions this participant got by email and has not answered."""
+def _unanswered(participant_id: int, current_question_id: int, manage_url: str) -> list[dict]:
+    """Earlier questions this participant got by email and has not answered.
+
+    Their links go through "Mijn quiz" (one token for all of them), which
+    signs an answer link only for the question someone actually opens.
+    """
     session = get_session()
     rows = session.execute(
         select(Delivery.question_id)
@@ -94,9 +98,12 @@ def _unanswered(participant_id: int, current_question_id: int) -> list[dict]:
     for question_id in rows:
         view = question_view(session, question_id)
         if view is not None:
-            token = answering.answer_token(participant_id, question_id)
-            out.append({"q": view, "url": external_url("answers.answer", token=token)})
+            out.append({"q": view, "url": f"{manage_url}/vraag/{view.position}"})
     return out
+
+
+def _manage_url(participant_id: int) -> str:
+    return external_url("account.my_quiz", token=answering.manage_token(participant_id))
 
 
 def _feedback_page(
@@ -107,6 +114,7 @@ def _feedback_page(
     tapped: int | None,
     unanswered: list[dict],
     distribution: Distribution,
+    manage_url: str,
 ) -> Response:
     view, participant = link.question, link.participant
     body = render_template(
@@ -119,7 +127,7 @@ def _feedback_page(
         tapped=view.option(tapped) if tapped and tapped != answer.option_id else None,
         distribution=distribution,
         unanswered=unanswered,
-        manage_url=external_url("account.my_quiz", token=answering.manage_token(participant.id)),
+        manage_url=manage_url,
         campaign=participant.campaign,
         preview=False,
     )
@@ -139,7 +147,8 @@ def answer(token: str) -> Response:
             notice = "Voor de zekerheid: bevestig je antwoord nog een keer."
             return _question_page(view, option_id, notice=notice)
         # Read what the page needs before the INSERT: one transaction, fewer round trips.
-        unanswered = _unanswered(participant_id, view.id)
+        manage_url = _manage_url(participant_id)
+        unanswered = _unanswered(participant_id, view.id, manage_url)
         distribution = recent_distribution(session, link.participant.campaign_id, view.id)
         answer, created = answering.record_answer(session, participant_id, view.id, option_id, utcnow())
         if created:  # counted before the INSERT, so without this answer
@@ -151,6 +160,7 @@ def answer(token: str) -> Response:
             tapped=option_id,
             unanswered=unanswered,
             distribution=distribution,
+            manage_url=manage_url,
         )
 
     hit_id = None
@@ -169,13 +179,15 @@ def answer(token: str) -> Response:
         hit_id = hit.id
     existing = answering.recorded_answer(session, participant_id, view.id)
     if existing is not None:
+        manage_url = _manage_url(participant_id)
         return _feedback_page(
             link,
             existing,
             just_answered=False,
             tapped=link.option_id,
-            unanswered=_unanswered(participant_id, view.id),
+            unanswered=_unanswered(participant_id, view.id, manage_url),
             distribution=recent_distribution(session, link.participant.campaign_id, view.id),
+            manage_url=manage_url,
         )
     return _question_page(view, link.option_id, hit_id=hit_id)
 
