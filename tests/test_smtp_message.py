@@ -1,0 +1,75 @@
+"""The wire format build_message writes: a correct multipart/alternative message."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from email import message_from_bytes, policy
+
+import pytest
+
+from quiz.mailer import Envelope, RenderedEmail, build_message
+
+NOW = datetime(2026, 11, 16, 6, 30, tzinfo=UTC)
+TEXT = (
+    "Hallo Jörg,\n\n.Een regel die met een punt begint\nregel met spatie aan het eind \n"
+    + "lang " * 40
+    + "\n"
+)
+HTML = '<p style="color: #0b5d8a">Hallo J&ouml;rg, 100% = goed</p>\n'
+
+
+def build(name="Jörg de Vries", subject="Vraag 1 van 5: wat doe je als je twijfelt?", **headers) -> bytes:
+    envelope = Envelope("jorg@example.org", name, "<quiz.7.question.1@quiz.test>", headers)
+    return build_message(RenderedEmail(subject, TEXT, HTML), envelope, "MeldcodeQuiz <quiz@quiz.test>", NOW)
+
+
+def parse(raw: bytes):  # noqa: ANN201
+    return message_from_bytes(raw, policy=policy.default)
+
+
+def test_headers_and_both_parts_round_trip():
+    raw = build(**{"List-Unsubscribe": "<https://quiz.test/afmelden/abc>", "List-Unsubscribe-Post": "x=1"})
+    msg = parse(raw)
+    assert msg["From"] == "MeldcodeQuiz <quiz@quiz.test>"
+    assert msg["To"] == "Jörg de Vries <jorg@example.org>"
+    assert msg["Subject"] == "Vraag 1 van 5: wat doe je als je twijfelt?"
+    assert msg["Message-ID"] == "<quiz.7.question.1@quiz.test>"
+    assert msg["Date"].datetime == NOW
+    assert msg["List-Unsubscribe"] == "<https://quiz.test/afmelden/abc>"
+    assert msg.get_content_type() == "multipart/alternative"
+    plain = msg.get_body(("plain",)).get_content().replace("\r\n", "\n")
+    html = msg.get_body(("html",)).get_content().replace("\r\n", "\n")
+    assert plain == TEXT and html == HTML
+    assert not msg.defects and all(not part.defects for part in msg.walk())
+
+
+def test_wire_format_is_crlf_ascii_with_short_lines():
+    raw = build(subject="Een heel lange onderwerpregel " * 5)
+    assert b"\n" not in raw.replace(b"\r\n", b"")
+    assert raw.isascii()
+    head, body = raw.split(b"\r\n\r\n", 1)
+    assert b"\r\n Een heel" in head  # a long subject is folded by email.header
+    assert max(len(line) for line in head.split(b"\r\n")) < 100
+    assert max(len(line) for line in body.split(b"\r\n")) <= 76  # quoted-printable
+    assert parse(raw)["Subject"] == " ".join(("Een heel lange onderwerpregel " * 5).split())
+
+
+@pytest.mark.parametrize("name", ["Eva\r\nBcc: iedereen@example.org", "Eva\nBcc: x@y", "Eva\x00\x1b"])
+def test_control_characters_in_a_name_cannot_add_headers(name):
+    msg = parse(build(name=name))
+    assert msg["Bcc"] is None
+    assert "jorg@example.org" in msg["To"]
+
+
+def test_ascii_names_with_specials_are_quoted():
+    assert parse(build(name='Jansen, "Piet"'))["To"].addresses[0].display_name == 'Jansen, "Piet"'
+
+
+@pytest.mark.parametrize("address", ["a@b.nl\r\nBcc: x@y", "<a@b.nl>", "geen-adres"])
+def test_unusable_addresses_are_refused(address):
+    with pytest.raises(ValueError):
+        build_message(RenderedEmail("s", "t", "h"), Envelope(address, None, "<m@x>"), "q@quiz.test", NOW)
+
+
+def test_each_message_has_its_own_boundary():
+    assert parse(build()).get_boundary() != parse(build()).get_boundary()
