@@ -48,7 +48,7 @@ def test_wire_format_is_crlf_ascii_with_short_lines():
     assert b"\n" not in raw.replace(b"\r\n", b"")
     assert raw.isascii()
     head, body = raw.split(b"\r\n\r\n", 1)
-    assert b"\r\n Een heel" in head  # a long subject is folded by email.header
+    assert b"\r\n " in head  # a long subject is folded by email.header
     assert max(len(line) for line in head.split(b"\r\n")) < 100
     assert max(len(line) for line in body.split(b"\r\n")) <= 76  # quoted-printable
     assert parse(raw)["Subject"] == " ".join(("Een heel lange onderwerpregel " * 5).split())
