@@ -14,12 +14,12 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
-LABEL_WIDTH = 190
-VALUE_WIDTH = 90
+LABEL_WIDTH = 230
+VALUE_WIDTH = 100
 BAR_HEIGHT = 22
 GAP = 8
 WIDTH = 640
-MAX_LABEL_CHARS = 28
+MAX_LABEL_CHARS = 24
 
 COLOUR = "#0b5d8a"
 HIGHLIGHT = "#1e7b34"
