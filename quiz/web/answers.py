@@ -15,7 +15,7 @@ no cookie and no CSRF token: a forged POST would need the token itself.
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, render_template, request
-from sqlalchemy import exists, select
+from sqlalchemy import bindparam, exists, select
 from werkzeug.wrappers import Response
 
 from quiz import answering
@@ -73,6 +73,24 @@ def _question_page(view: QuestionView, selected: int | None, *, hit_id: int | No
     return private_page(body, status)
 
 
+# Built once (see answering._PARTICIPANT): questions sent to a participant
+# and not answered, other than the one on the page.
+_UNANSWERED = (
+    select(Delivery.question_id)
+    .where(
+        Delivery.participant_id == bindparam("pid"),
+        Delivery.kind == "question",
+        Delivery.status == "sent",
+        Delivery.question_id.is_not(None),
+        Delivery.question_id != bindparam("qid"),
+        ~exists().where(
+            Answer.participant_id == bindparam("pid"), Answer.question_id == Delivery.question_id
+        ),
+    )
+    .order_by(Delivery.day)
+)
+
+
 def _unanswered(participant_id: int, current_question_id: int, manage_url: str) -> list[dict]:
     """Earlier questions this participant got by email and has not answered.
 
@@ -80,20 +98,7 @@ def _unanswered(participant_id: int, current_question_id: int, manage_url: str) 
     signs an answer link only for the question someone actually opens.
     """
     session = get_session()
-    rows = session.execute(
-        select(Delivery.question_id)
-        .where(
-            Delivery.participant_id == participant_id,
-            Delivery.kind == "question",
-            Delivery.status == "sent",
-            Delivery.question_id.is_not(None),
-            Delivery.question_id != current_question_id,
-            ~exists().where(
-                Answer.participant_id == participant_id, Answer.question_id == Delivery.question_id
-            ),
-        )
-        .order_by(Delivery.day)
-    ).scalars()
+    rows = session.scalars(_UNANSWERED, {"pid": participant_id, "qid": current_question_id})
     out = []
     for question_id in rows:
         view = question_view(session, question_id)
