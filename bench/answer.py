@@ -41,7 +41,7 @@ sys.path.insert(0, str(ROOT))
 DB_URL = os.environ.get(
     "QUIZ_BENCH_ANSWER_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/quiz_bench_answer"
 )
-PARTICIPANTS = int(os.environ.get("BENCH_PARTICIPANTS", "12000"))
+PARTICIPANTS = int(os.environ.get("BENCH_PARTICIPANTS", "20000"))
 QUESTIONS = 5
 DURATION = int(os.environ.get("BENCH_SECONDS", "10"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "8"))
@@ -65,7 +65,8 @@ end
 local n = 0
 local pause = tonumber(os.getenv("BENCH_DELAY_MS") or "0")
 function request()
-  local i = offset + n * stride + 1
+  -- past the end (a very fast machine) links repeat: those are "already answered"
+  local i = (offset + n * stride) % #lines + 1
   n = n + 1
   local path, option = lines[i]:match("(%S+) (%S+)")
   local headers = {["Content-Type"] = "application/x-www-form-urlencoded"}
@@ -324,7 +325,12 @@ def main() -> None:
         confirmed_rate = stored / full["seconds"]
         half_target = confirmed_rate / 2
         # Closed loop with a pause per connection: rate ≈ C / (latency + pause).
+        # A short calibration run measures the latency at about that rate.
         pause = max(CONNECTIONS * 1000 / half_target - full["p50_ms"], 0)
+        probe = wrk(url, lua, links, used, 3, pause)
+        used = count_answers()
+        latency = max(CONNECTIONS * 1000 / probe["rate"] - pause, 0)
+        pause = max(CONNECTIONS * 1000 / half_target - latency, 0)
         half = wrk(url, lua, links, used, DURATION, pause)
         half_stored = count_answers() - used
     finally:
