@@ -7,6 +7,7 @@ count (quiz.stats); a link hit is never an answer.
 
 - funnel: signed up → confirmed → answered day 1 … N → answered all N
 - per question: answers per option, % correct, % discussed in the team
+  (answers are scanned twice: per question and option, and per participant)
 - per sector and per organisation: participants, answers, % correct;
   organisations with fewer than MIN_ORGANISATION participants are grouped
   as "overig" so that no small team can be singled out
@@ -20,9 +21,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import case, func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
-from quiz.models import SECTORS, Answer, Campaign, Delivery, Option, Participant, Question
+from quiz.models import SECTORS, Answer, Campaign, Delivery, Participant, Question
 
 MIN_ORGANISATION = 5
 OTHER = "overig"
@@ -101,25 +102,26 @@ def _questions(session: Session, campaign: Campaign) -> list[Question]:
             select(Question)
             .where(Question.question_set_id == campaign.question_set_id)
             .order_by(Question.position)
+            .options(selectinload(Question.options))
         )
     )
 
 
 def build(session: Session, campaign: Campaign) -> Dashboard:
-    """Every figure of the campaign's dashboard."""
+    """Every figure of the campaign's dashboard, in five queries whatever its size."""
     questions = _questions(session, campaign)
     question_ids = [q.id for q in questions]
     in_campaign = Participant.campaign_id == campaign.id
 
-    status_counts = {
-        status: int(n)
-        for status, n in session.execute(
-            select(Participant.status, func.count()).where(in_campaign).group_by(Participant.status)
-        )
-    }
-    confirmed = (
-        session.scalar(select(func.count()).where(in_campaign, Participant.confirmed_at.is_not(None))) or 0
-    )
+    status_counts: dict[str, int] = defaultdict(int)
+    confirmed = 0
+    for status, is_confirmed, n in session.execute(
+        select(Participant.status, Participant.confirmed_at.is_not(None), func.count())
+        .where(in_campaign)
+        .group_by(Participant.status, Participant.confirmed_at.is_not(None))
+    ):
+        status_counts[status] += int(n)
+        confirmed += int(n) if is_confirmed else 0
 
     # Answers per (question, option) and how many were discussed: one query.
     counts: dict[int, dict[int, int]] = defaultdict(dict)
@@ -136,64 +138,30 @@ def build(session: Session, campaign: Campaign) -> Dashboard:
             discussed[question_id] += int(n_discussed)
     figures = [QuestionFigures(q, counts.get(q.id, {}), discussed.get(q.id, 0)) for q in questions]
 
-    completed = 0
-    if question_ids:
-        per_participant = (
-            select(Answer.participant_id)
-            .join(Participant, Participant.id == Answer.participant_id)
-            .where(in_campaign, Answer.question_id.in_(question_ids))
-            .group_by(Answer.participant_id)
-            .having(func.count() >= len(question_ids))
-            .subquery()
-        )
-        completed = session.scalar(select(func.count()).select_from(per_participant)) or 0
-
+    groups = participant_groups(session, campaign.id, questions)
     return Dashboard(
         campaign=campaign,
         signed_up=sum(status_counts.values()),
-        confirmed=int(confirmed),
+        confirmed=confirmed,
         answered_per_day=[f.total for f in figures],
-        completed=int(completed),
-        status_counts=status_counts,
+        completed=sum(g.completed for g in groups),
+        status_counts=dict(status_counts),
         questions=figures,
-        sectors=by_sector(session, campaign.id, question_ids),
-        organisations=by_organisation(session, campaign.id, question_ids),
+        sectors=by_sector(groups),
+        organisations=by_organisation(groups),
         deliveries=delivery_counts(session, campaign.id),
         failures=failures(session, campaign.id),
     )
 
 
-def _grouped(session: Session, campaign_id: int, question_ids: list[int], key) -> dict:  # noqa: ANN001
-    """Participants (confirmed) and answers (with correct ones) per value of `key`."""
-    in_campaign = Participant.campaign_id == campaign_id
-    groups: dict[object, GroupFigures] = {}
-    for value, shown, n in session.execute(
-        select(key, func.min(Participant.organisation), func.count())
-        .where(in_campaign, Participant.confirmed_at.is_not(None))
-        .group_by(key)
-    ):
-        groups[value] = GroupFigures(name=(shown or "").strip() or "(niet ingevuld)", participants=int(n))
-    if question_ids:
-        for value, n, n_correct in session.execute(
-            select(key, func.count(Answer.id), _sum(Option.is_correct.is_(True)))
-            .select_from(Answer)
-            .join(Participant, Participant.id == Answer.participant_id)
-            .join(Option, Option.id == Answer.option_id)
-            .where(in_campaign, Answer.question_id.in_(question_ids))
-            .group_by(key)
-        ):
-            group = groups.setdefault(value, GroupFigures(name=""))
-            group.answers, group.correct = int(n), int(n_correct)
-    return groups
-
-
-def by_sector(session: Session, campaign_id: int, question_ids: list[int]) -> list[GroupFigures]:
-    groups = _grouped(session, campaign_id, question_ids, Participant.sector)
-    out = []
-    for value, group in groups.items():
-        group.name = SECTORS.get(value or "", "Onbekend")
-        out.append(group)
-    return sorted(out, key=lambda g: (-g.participants, g.name))
+@dataclass
+class _Group:
+    sector: str | None
+    organisation: str  # as typed (one spelling of it)
+    participants: int
+    answers: int
+    correct: int
+    completed: int
 
 
 def organisation_key():  # noqa: ANN201 - SQL expression
@@ -201,13 +169,73 @@ def organisation_key():  # noqa: ANN201 - SQL expression
     return func.lower(func.trim(Participant.organisation))
 
 
-def by_organisation(session: Session, campaign_id: int, question_ids: list[int]) -> list[GroupFigures]:
+def participant_groups(session: Session, campaign_id: int, questions: list[Question]) -> list[_Group]:
+    """Confirmed participants per (sector, organisation) with their answers, correct
+    answers and how many answered every question: one scan of the answers.
+
+    The answers are first counted per participant (answer's unique key starts
+    with participant_id), then summed per group; sectors and organisations
+    are both sums over these few thousand groups.
+    """
+    correct_ids = [q.correct_option.id for q in questions if q.correct_option is not None]
+    per_participant = (
+        select(
+            Answer.participant_id.label("participant_id"),
+            func.count().label("n"),
+            _sum(Answer.option_id.in_(correct_ids or [-1])).label("correct"),
+        )
+        .where(Answer.question_id.in_([q.id for q in questions] or [-1]))
+        .group_by(Answer.participant_id)
+        .subquery()
+    )
+    key = organisation_key()
+    rows = session.execute(
+        select(
+            Participant.sector,
+            key,
+            func.min(func.trim(Participant.organisation)),
+            func.count(),
+            func.coalesce(func.sum(per_participant.c.n), 0),
+            func.coalesce(func.sum(per_participant.c.correct), 0),
+            _sum(per_participant.c.n >= len(questions)) if questions else func.count() * 0,
+        )
+        .select_from(Participant)
+        .outerjoin(per_participant, per_participant.c.participant_id == Participant.id)
+        .where(Participant.campaign_id == campaign_id, Participant.confirmed_at.is_not(None))
+        .group_by(Participant.sector, key)
+    )
+    return [
+        _Group(sector, shown or "", int(n), int(answers), int(correct), int(completed))
+        for sector, _key, shown, n, answers, correct, completed in rows
+    ]
+
+
+def _merge(groups: list[_Group], key, name) -> dict[object, GroupFigures]:  # noqa: ANN001
+    out: dict[object, GroupFigures] = {}
+    for g in groups:
+        figures = out.setdefault(key(g), GroupFigures(name=name(g)))
+        figures.participants += g.participants
+        figures.answers += g.answers
+        figures.correct += g.correct
+    return out
+
+
+def by_sector(groups: list[_Group]) -> list[GroupFigures]:
+    merged = _merge(groups, lambda g: g.sector, lambda g: SECTORS.get(g.sector or "", "Onbekend"))
+    return sorted(merged.values(), key=lambda g: (-g.participants, g.name))
+
+
+def by_organisation(groups: list[_Group]) -> list[GroupFigures]:
     """Organisations with at least MIN_ORGANISATION participants, biggest first,
     then the rest together as "overig"."""
-    groups = _grouped(session, campaign_id, question_ids, organisation_key())
+    merged = _merge(
+        groups,
+        lambda g: g.organisation.strip().lower(),
+        lambda g: g.organisation.strip() or "(niet ingevuld)",
+    )
     shown: list[GroupFigures] = []
     other = GroupFigures(name=OTHER)
-    for group in groups.values():
+    for group in merged.values():
         if group.participants >= MIN_ORGANISATION:
             shown.append(group)
         else:

@@ -1,0 +1,232 @@
+"""Benchmark: the organisers' campaign dashboard at 100,000 participants on PostgreSQL.
+
+What runs:
+- its own PostgreSQL database (quiz_bench_dashboard), emptied and migrated;
+- one campaign with the shipped 5-question set and BENCH_PARTICIPANTS
+  participants (default 100,000) made with INSERT … SELECT generate_series:
+  seven sectors, about 3,000 organisations of very different sizes, the usual
+  statuses (pending, active, completed, unsubscribed, bounced), answers that
+  thin out from day 1 to day 5 (about 330,000), a third discussed, and one
+  confirm plus five question deliveries per participant (600,000), some failed;
+- `quiz.dashboard.build` (every figure of the page) and the whole page
+  (GET /admin/campagnes/<id> as a logged-in organiser: queries, SVG charts,
+  template), each run BENCH_RUNS times after one warm-up run.
+
+Target: the dashboard under 1 s. Writes its figures into docs/benchmarks.md
+between the "dashboard-bench" markers. Run: `make bench` or
+`.venv/bin/python bench/dashboard.py`.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import re
+import statistics
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import create_engine, select, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+DB_URL = os.environ.get(
+    "QUIZ_BENCH_DASHBOARD_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/quiz_bench_dashboard"
+)
+PARTICIPANTS = int(os.environ.get("BENCH_PARTICIPANTS", "100000"))
+RUNS = int(os.environ.get("BENCH_RUNS", "7"))
+TARGET_SECONDS = 1.0
+DOCS = ROOT / "docs" / "benchmarks.md"
+START, END = "<!-- dashboard-bench:start -->", "<!-- dashboard-bench:end -->"
+
+
+def ensure_database(url: str) -> None:
+    """Create the benchmark's own database when it does not exist; empty it."""
+    parsed = make_url(url)
+    admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        exists = conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": parsed.database})
+        if not exists:
+            conn.execute(text(f'CREATE DATABASE "{parsed.database}"'))
+    admin.dispose()
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+SEED = """
+INSERT INTO participant (campaign_id, email, name, organisation, sector, role, status, consent_at,
+                         consent_version, created_at, confirmed_at, first_quiz_day, status_changed_at)
+SELECT :campaign, 'p' || g || '@example.org', 'Deelnemer ' || g,
+       -- a few big organisations, many small ones: sizes follow g's square root
+       'Organisatie ' || (floor(sqrt(g * 90.0)))::int % 3000,
+       (ARRAY['onderwijs','kinderopvang','jeugdhulp','gezondheidszorg',
+              'maatschappelijke_ondersteuning','justitie','anders'])[1 + g % 7],
+       NULL,
+       CASE WHEN g % 100 < 5 THEN 'pending' WHEN g % 100 < 7 THEN 'unsubscribed'
+            WHEN g % 100 < 8 THEN 'bounced' WHEN g % 100 < 40 THEN 'completed' ELSE 'active' END,
+       :now, 'v1', :now,
+       CASE WHEN g % 100 < 5 THEN NULL ELSE :now END,
+       DATE '2026-11-16', :now
+FROM generate_series(1, :n) AS g;
+
+INSERT INTO answer (participant_id, question_id, option_id, answered_at, source, discussed_at)
+SELECT p.id, q.id,
+       (SELECT o.id FROM option o WHERE o.question_id = q.id
+         ORDER BY o.position OFFSET (p.id * 7 + q.position) % 3 LIMIT 1),
+       :now, 'confirmed',
+       CASE WHEN (p.id + q.position) % 3 = 0 THEN :now END
+FROM participant p JOIN question q ON q.question_set_id = :set
+WHERE p.campaign_id = :campaign AND p.confirmed_at IS NOT NULL
+  AND p.id % 100 < 90 - 12 * (q.position - 1);
+
+INSERT INTO delivery (participant_id, kind, day, question_id, due_at, status, attempts, created_at,
+                      last_error)
+SELECT p.id, 'confirm', 0, NULL, :now, 'sent', 1, :now, NULL
+FROM participant p WHERE p.campaign_id = :campaign;
+
+INSERT INTO delivery (participant_id, kind, day, question_id, due_at, status, attempts, created_at,
+                      last_error)
+SELECT p.id, 'question', q.position, q.id, :now,
+       CASE WHEN (p.id + q.position) % 400 = 0 THEN 'failed'
+            WHEN q.position = 5 AND p.id % 10 = 0 THEN 'pending' ELSE 'sent' END,
+       1, :now,
+       CASE WHEN (p.id + q.position) % 400 = 0 THEN '550 5.1.1 No such user' END
+FROM participant p JOIN question q ON q.question_set_id = :set
+WHERE p.campaign_id = :campaign AND p.confirmed_at IS NOT NULL;
+"""
+
+
+def seed(app) -> tuple[int, dict[str, int]]:  # noqa: ANN001
+    from quiz.db import session_scope, utcnow
+    from quiz.models import Campaign
+    from quiz.organisers import create_organiser
+    from quiz.questionsets import validate_bytes
+    from quiz.questionsets.store import import_set
+
+    now = utcnow()
+    with session_scope(app) as s:
+        data = validate_bytes((ROOT / "questions" / "meldcode.toml").read_bytes(), "meldcode.toml").data
+        question_set = import_set(s, data, now).question_set
+        campaign = Campaign(
+            slug="bench",
+            name="Benchmark",
+            question_set_id=question_set.id,
+            start_mode="rolling",
+            created_at=now,
+        )
+        campaign.skip_dates = []
+        s.add(campaign)
+        s.commit()
+        create_organiser(s, "bench@example.org", "bench-password-123", now)
+        params = {"campaign": campaign.id, "set": question_set.id, "now": now, "n": PARTICIPANTS}
+        for statement in SEED.split(";\n\n"):
+            if statement.strip():
+                s.execute(text(statement), params)
+        s.commit()
+        counts = {
+            table: s.scalar(text(f"SELECT count(*) FROM {table}"))
+            for table in ("participant", "answer", "delivery")
+        }
+        s.connection().exec_driver_sql("ANALYZE")
+        s.commit()
+        return campaign.id, counts
+
+
+def timed(fn, runs: int) -> list[float]:  # noqa: ANN001
+    fn()  # warm-up: connection, caches, first query plans
+    out = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - start)
+    return out
+
+
+def main() -> None:
+    from quiz import create_app
+    from quiz.cli.database import upgrade
+    from quiz.dashboard import build
+    from quiz.db import session_scope
+    from quiz.models import Campaign
+
+    ensure_database(DB_URL)
+    app = create_app(
+        {
+            "QUIZ_IGNORE_DOTENV": True,
+            "QUIZ_ENV": "testing",
+            "QUIZ_SECRET_KEY": "bench",
+            "QUIZ_DATABASE_URL": DB_URL,
+            "WTF_CSRF_ENABLED": False,
+        }
+    )
+    upgrade(app)
+    started = time.perf_counter()
+    campaign_id, counts = seed(app)
+    seeded = time.perf_counter() - started
+    print(f"seeded {counts} in {seeded:.1f} s", flush=True)
+
+    def figures() -> None:
+        with session_scope(app) as s:
+            build(s, s.scalar(select(Campaign).where(Campaign.id == campaign_id)))
+
+    client = app.test_client()
+    login = client.post(
+        "/admin/inloggen", data={"email": "bench@example.org", "password": "bench-password-123"}
+    )
+    assert login.status_code == 302, login.status_code
+
+    def page() -> None:
+        response = client.get(f"/admin/campagnes/{campaign_id}")
+        assert response.status_code == 200 and "Van aanmelding tot de laatste vraag" in response.text
+
+    build_times = timed(figures, RUNS)
+    page_times = timed(page, RUNS)
+    report(counts, seeded, build_times, page_times)
+
+
+def report(counts: dict[str, int], seeded: float, build_times: list[float], page_times: list[float]) -> None:
+    def ms(values: list[float]) -> tuple[str, str]:
+        return f"{statistics.median(values) * 1000:.0f} ms", f"{max(values) * 1000:.0f} ms"
+
+    build_median, build_max = ms(build_times)
+    page_median, page_max = ms(page_times)
+    load = os.getloadavg()[0]
+    verdict = "met" if max(page_times) < TARGET_SECONDS else "**missed**"
+    section = f"""{START}
+## Organisers' dashboard (`bench/dashboard.py`)
+
+Measured {datetime.now(UTC):%Y-%m-%d} on {os.cpu_count()} cores (load average {load:.1f} at the end),
+Python {platform.python_version()}, PostgreSQL (`quiz_bench_dashboard`), everything on one machine.
+One campaign with
+{counts["participant"]:,} participants, {counts["answer"]:,} answers and {counts["delivery"]:,} deliveries
+(seeded in {seeded:.0f} s with INSERT … SELECT). {len(build_times)} runs after one warm-up.
+
+| what | median | slowest | target |
+|---|---|---|---|
+| `quiz.dashboard.build` (all figures: 5 grouped queries) | {build_median} | {build_max} | — |
+| whole page, logged in (queries, SVG charts, template) | **{page_median}** | {page_max} | < 1 s ({verdict}) |
+
+Every figure is one GROUP BY over the campaign's rows (funnel, answers per
+option, completions, sectors, organisations, deliveries by kind and status,
+the latest 50 failures); the number of statements does not grow with the
+number of participants (tests/test_dashboard.py checks that).
+{END}"""
+    DOCS.parent.mkdir(exist_ok=True)
+    current = DOCS.read_text(encoding="utf-8") if DOCS.exists() else "# Benchmarks\n"
+    if START in current:
+        current = re.sub(re.escape(START) + ".*?" + re.escape(END), lambda _m: section, current, flags=re.S)
+    else:
+        current = current.rstrip("\n") + "\n\n" + section + "\n"
+    DOCS.write_text(current, encoding="utf-8")
+    print(section)
+
+
+if __name__ == "__main__":
+    main()
