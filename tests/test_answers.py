@@ -293,3 +293,31 @@ def test_erased_participant_link_is_gone(client, session, quiz):
         page = client.get(answer_links(quiz["message"])[0])
     assert page.status_code == 410
     assert "Sanne" not in page.text
+
+
+def test_skipping_the_flush_wait_stays_with_the_answer(app, client, session, quiz):
+    """On PostgreSQL the answer's INSERT does not wait for the WAL flush; that
+    setting must not leak to the pooled connection's next transactions."""
+    from sqlalchemy import text
+
+    from quiz.db import database
+
+    if session.get_bind().dialect.name != "postgresql":
+        pytest.skip("a PostgreSQL setting")
+    link = answer_links(quiz["message"])[0]
+    with time_machine.travel(at("2026-11-16 08:00"), tick=False):
+        client.post(link, data={"option": option_ids(client.get(link).text)[0]})
+    assert count(session, Answer) == 1
+    session.close()
+    engine = database(app).engine
+    assert engine.pool.checkedout() == 0  # the requests' connections went back to the pool
+    idle = engine.pool.checkedin()
+    assert idle >= 1
+    conns = [engine.connect() for _ in range(idle)]  # every pooled connection, the requests' among them
+    try:
+        for conn in conns:
+            assert conn.scalar(text("SHOW synchronous_commit")) == "on"
+            assert conn.connection.dbapi_connection.autocommit is False  # transactions again
+    finally:
+        for conn in conns:
+            conn.close()

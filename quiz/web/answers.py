@@ -141,8 +141,10 @@ def _feedback_page(
 
 @bp.route("/a/<token>", methods=["GET", "POST"])
 def answer(token: str) -> Response:
-    link = _link(token)
     session = get_session()
+    if request.method == "POST":
+        answering.single_statement_transactions(session)
+    link = _link(token)
     participant_id, view = link.participant.id, link.question
     if request.method == "POST":
         option_id = _chosen_option(view)
