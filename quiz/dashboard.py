@@ -94,7 +94,8 @@ class Dashboard:
         return sum(by_status.get("failed", 0) for by_status in self.deliveries.values())
 
 
-def _questions(session: Session, campaign: Campaign) -> list[Question]:
+def campaign_questions(session: Session, campaign: Campaign) -> list[Question]:
+    """The campaign's questions in day order, with their options."""
     if campaign.question_set_id is None:
         return []
     return list(
@@ -114,7 +115,7 @@ def build(session: Session, campaign: Campaign) -> Dashboard:
         # 10 MB at 100,000 participants; PostgreSQL's default 4 MB makes them
         # spill to disk and doubles the time. For this transaction only.
         session.execute(text("SET LOCAL work_mem = '32MB'"))
-    questions = _questions(session, campaign)
+    questions = campaign_questions(session, campaign)
     question_ids = [q.id for q in questions]
     in_campaign = Participant.campaign_id == campaign.id
 

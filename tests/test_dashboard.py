@@ -189,3 +189,21 @@ def test_the_retry_button(admin, session, campaign):
     again = admin.post(f"/admin/campagnes/{c.id}/opnieuw-versturen", {"delivery": "not-a-number"})
     assert again.status_code == 303  # nothing to do, no error
     assert "Er was niets om opnieuw te versturen" in flashes(admin.get(f"/admin/campagnes/{c.id}").text)[0]
+
+
+def test_the_dashboard_shows_the_biggest_organisations_and_links_to_all(admin, session):
+    c, _ = campaign_with_set(session)
+    now = utcnow()
+    session.add_all(
+        Participant(campaign_id=c.id, email=f"p{org}-{i}@example.org", organisation=f"School {org:02d}",
+                    sector="onderwijs", status="active", created_at=now, confirmed_at=now, consent_at=now)
+        for org in range(21)
+        for i in range(5 + org)
+    )  # fmt: skip
+    session.commit()
+    page = admin.get(f"/admin/campagnes/{c.id}").text
+    assert "<td>School 20</td>" in page and "<td>School 01</td>" in page
+    assert "<td>School 00</td>" not in page  # the smallest of 21 is left for the full list
+    assert "Alle 21 organisaties" in page
+    full = admin.get(f"/admin/campagnes/{c.id}/organisaties").text
+    assert full.count("<tr><td>School ") == 21

@@ -11,6 +11,8 @@ from quiz.db import get_session, utcnow
 from quiz.web.admin.blueprint import bp
 from quiz.web.admin.campaigns import SIGNUP_STATES, get_campaign
 
+# At a glance: the biggest organisations on the dashboard, all of them one click away.
+ORGANISATIONS_SHOWN = 20
 KIND_NAMES = {
     "confirm": "Bevestiging",
     "already_registered": "Al aangemeld",
@@ -67,6 +69,23 @@ def campaign_dashboard(campaign_id: int) -> str:
         sector_chart=bar_chart("sectoren", "Deelnemers per sector", sector_bars) if sector_bars else None,
         kind_names=KIND_NAMES,
         status_names=STATUS_NAMES,
+        number=number,
+        min_organisation=dashboard.MIN_ORGANISATION,
+        organisations_shown=ORGANISATIONS_SHOWN,
+    )
+
+
+@bp.route("/campagnes/<int:campaign_id>/organisaties")
+def campaign_organisations(campaign_id: int) -> str:
+    """Every organisation with its figures (the dashboard shows the biggest)."""
+    campaign = get_campaign(campaign_id)
+    session = get_session()
+    questions = dashboard.campaign_questions(session, campaign)
+    groups = dashboard.participant_groups(session, campaign.id, questions)
+    return render_template(
+        "admin/organisations.html",
+        campaign=campaign,
+        organisations=dashboard.by_organisation(groups),
         number=number,
         min_organisation=dashboard.MIN_ORGANISATION,
     )
