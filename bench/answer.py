@@ -388,11 +388,13 @@ def write_docs(f: dict) -> None:
     verdict = (
         "**All targets met.**"
         if not missed
-        else f"**Targets not met in this run: {', '.join(missed)}.** A confirmation costs one "
-        "transaction of about seven round trips to PostgreSQL (pool pre-ping, BEGIN, participant, "
-        "open questions, SET LOCAL, INSERT, COMMIT) plus rendering; the bare route has none, so "
-        "when other processes keep the cores busy (see the load average) every round trip waits "
-        "for a time slice and the ratio suffers most."
+        else f"**Targets not met in this run: {', '.join(missed)}.** A confirmation costs four "
+        "round trips to PostgreSQL (the pool's pre-ping, the participant, the open questions, the "
+        "INSERT; autocommit, no flush wait) plus rendering; the bare route has none. When other "
+        "processes keep the cores busy (see the load average), the gunicorn workers, PostgreSQL "
+        "and wrk share what is left and every round trip waits for a time slice, so the answer "
+        "route suffers far more than the bare one. Repeat on an idle machine before drawing "
+        "conclusions about the targets."
     )
     rows = "\n".join(
         [
@@ -430,8 +432,9 @@ gunicorn and PostgreSQL on the same cores.
 
 What keeps a confirmation cheap: the question, its options and their rendered
 Markdown come from a per-process cache (60 s); the distribution of answers is
-counted at most every 5 s per process; the answer itself is one INSERT whose
-unique key settles double submits.
+counted at most every 5 s per process; the statements are built once; the
+request runs in autocommit and the answer itself is one INSERT whose unique
+key settles double submits, committed without waiting for the WAL flush.
 {END}"""
     text = DOCS.read_text() if DOCS.exists() else "# Benchmarks\n"
     if START in text and END in text:
