@@ -216,7 +216,9 @@ One campaign with
 Every figure is one GROUP BY over the campaign's rows (funnel, answers per
 option, completions, sectors, organisations, deliveries by kind and status,
 the latest 50 failures); the number of statements does not grow with the
-number of participants (tests/test_dashboard.py checks that).
+number of participants (tests/test_dashboard.py checks that). A load average
+above the number of cores means other processes shared the CPU during the run:
+the figures are then an upper bound.
 {END}"""
     DOCS.parent.mkdir(exist_ok=True)
     current = DOCS.read_text(encoding="utf-8") if DOCS.exists() else "# Benchmarks\n"
