@@ -217,11 +217,11 @@ def seed(links_file: Path) -> int:
     return len(pids) * len(questions)
 
 
-def procfile_web_command(app_target: str, port: int) -> list[str]:
+def procfile_web_command(app_target: str, port: int, env: dict) -> list[str]:
     """The Procfile's web command, expanded the way honcho/a shell would."""
     line = next(ln for ln in (ROOT / "Procfile").read_text().splitlines() if ln.startswith("web:"))
     command = line.split(":", 1)[1].strip().replace("wsgi:app", app_target)
-    env = {**os.environ, "QUIZ_BIND": f"127.0.0.1:{port}"}
+    env = {**env, "QUIZ_BIND": f"127.0.0.1:{port}"}
     expanded = subprocess.run(
         ["bash", "-c", f"echo {command}"], env=env, capture_output=True, text=True, check=True
     )
@@ -230,7 +230,7 @@ def procfile_web_command(app_target: str, port: int) -> list[str]:
 
 def start_server(app_target: str, env: dict, log: Path) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    cmd = procfile_web_command(app_target, port)
+    cmd = procfile_web_command(app_target, port, env)
     cmd[0] = str(ROOT / ".venv" / "bin" / cmd[0]) if cmd[0] == "gunicorn" else cmd[0]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
                             start_new_session=True)  # fmt: skip
