@@ -24,6 +24,7 @@ from sqlalchemy import case, func, select, text, update
 from sqlalchemy.orm import Session, selectinload
 
 from quiz.models import SECTORS, Answer, Campaign, Delivery, Participant, Question
+from quiz.stats import discussion_percent
 
 MIN_ORGANISATION = 5
 OTHER = "overig"
@@ -60,7 +61,8 @@ class QuestionFigures:
 
     @property
     def discussion_rate(self) -> int | None:
-        return pct(self.discussed, self.total)
+        """Share of this question's answers marked "besproken" (quiz.stats.discussion_percent)."""
+        return discussion_percent(self.discussed, self.total)
 
 
 @dataclass

@@ -2,7 +2,8 @@
 
 Only confirmed answers count (an Answer exists only after a person pressed
 the button); link hits, and certainly scanner sweeps, never do. Organisers'
-figures (issues 6/7) build on the same queries.
+figures (issues 6/7) build on the same queries; a participant sees their own
+organisation's figures only from MIN_ORGANISATION_ANSWERS answers on.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import time
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from quiz.models import Answer, LinkHit, Participant
@@ -86,3 +87,106 @@ def link_hit_counts(session: Session, question_id: int) -> dict[int | None, int]
         .group_by(LinkHit.option_id)
     ).all()
     return {option_id: int(n) for option_id, n in rows}
+
+
+# --- organisations and discussion ------------------------------------------------
+
+# A participant sees how their own organisation answered only when at least
+# this many people of it answered the question: fewer could point at a colleague.
+MIN_ORGANISATION_ANSWERS = 5
+# The follow-up emails of one drain share these figures; a minute-old count is
+# as good as a fresh one for an email about yesterday's or this morning's question.
+QUESTION_FIGURES_CACHE_SECONDS = 60.0
+
+
+def organisation_key(name: str | None) -> str:
+    """Organisations typed in different case or with stray spaces count as one
+    (the same rule as the dashboard's `organisation_key`, in Python)."""
+    return (name or "").strip().lower()
+
+
+@dataclass(frozen=True)
+class QuestionFigures:
+    """How a campaign's participants answered one question, overall and per organisation."""
+
+    overall: Distribution
+    by_organisation: dict[str, Distribution]  # organisation_key -> distribution
+
+    def organisation(self, name: str | None) -> Distribution | None:
+        """The distribution of `name`'s organisation, when at least
+        MIN_ORGANISATION_ANSWERS of its people answered; else None."""
+        key = organisation_key(name)
+        found = self.by_organisation.get(key) if key else None
+        return found if found is not None and found.total >= MIN_ORGANISATION_ANSWERS else None
+
+
+def question_figures(session: Session, campaign_id: int, question_id: int) -> QuestionFigures:
+    """Confirmed answers to a question per organisation and option, in one query."""
+    key = func.lower(func.trim(func.coalesce(Participant.organisation, "")))
+    rows = session.execute(
+        select(key, Answer.option_id, func.count())
+        .join(Participant, Participant.id == Answer.participant_id)
+        .where(Answer.question_id == question_id, Participant.campaign_id == campaign_id)
+        .group_by(key, Answer.option_id)
+    ).all()
+    overall: dict[int, int] = {}
+    per_org: dict[str, dict[int, int]] = {}
+    for org, option_id, n in rows:
+        overall[option_id] = overall.get(option_id, 0) + int(n)
+        if org:
+            per_org.setdefault(org, {})[option_id] = int(n)
+    return QuestionFigures(
+        Distribution(overall, sum(overall.values())),
+        {org: Distribution(counts, sum(counts.values())) for org, counts in per_org.items()},
+    )
+
+
+class _FiguresCache:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.items: dict[tuple[int, int], tuple[float, QuestionFigures]] = {}
+
+
+def cached_question_figures(session: Session, campaign_id: int, question_id: int) -> QuestionFigures:
+    """`question_figures`, at most QUESTION_FIGURES_CACHE_SECONDS old (per process):
+    one query per question for a whole drain of follow-up emails."""
+    cache: _FiguresCache = current_app.extensions.setdefault("quiz_question_figures", _FiguresCache())
+    key = (campaign_id, question_id)
+    now = time.monotonic()
+    hit = cache.items.get(key)
+    if hit is not None and now - hit[0] < QUESTION_FIGURES_CACHE_SECONDS:
+        return hit[1]
+    result = question_figures(session, campaign_id, question_id)
+    with cache.lock:
+        cache.items[key] = (now, result)
+    return result
+
+
+def discussion_percent(discussed: int, answered: int) -> int | None:
+    """The discussion rate of a question, in whole percent: of the participants
+    who answered it (confirmed answers), the share who said "besproken in ons
+    team". None when nobody answered. The one definition the dashboard, the
+    CLI and the tests use."""
+    return round(100 * discussed / answered) if answered else None
+
+
+@dataclass(frozen=True)
+class DiscussionRate:
+    answered: int
+    discussed: int
+
+    @property
+    def percent(self) -> int | None:
+        return discussion_percent(self.discussed, self.answered)
+
+
+def discussion_rates(session: Session, campaign_id: int) -> dict[int, DiscussionRate]:
+    """Per question id: answered and discussed (see `discussion_percent`), one query."""
+    discussed = func.coalesce(func.sum(case((Answer.discussed_at.is_not(None), 1), else_=0)), 0)
+    rows = session.execute(
+        select(Answer.question_id, func.count(), discussed)
+        .join(Participant, Participant.id == Answer.participant_id)
+        .where(Participant.campaign_id == campaign_id)
+        .group_by(Answer.question_id)
+    ).all()
+    return {qid: DiscussionRate(int(n), int(d)) for qid, n, d in rows}
