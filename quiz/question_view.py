@@ -54,6 +54,7 @@ class QuestionView:
     discussion_text: str
     sources: tuple[SourceView, ...]
     options: tuple[OptionView, ...]
+    explanation_text: str = ""  # for the text part of the summary email
 
     @property
     def correct(self) -> OptionView | None:
@@ -99,6 +100,7 @@ def build_view(question: Question, total: int) -> QuestionView:
             )
             for o in question.options
         ),
+        explanation_text=to_text(question.explanation),
     )
 
 
