@@ -202,4 +202,4 @@ def test_admin_pages_are_not_cached(admin, session):
     admin.login()
     response = admin.get("/admin/campagnes")
     assert response.headers["Cache-Control"] == "no-store"
-    assert response.headers["X-Frame-Options"] == "SAMEORIGIN"
+    assert response.headers["X-Frame-Options"] == "DENY"

@@ -1,0 +1,95 @@
+"""Logs without email addresses or link tokens.
+
+A token in a path is a credential (it answers, unsubscribes or erases), and
+an email address is personal data; neither belongs in a log file that
+operators copy around. Three places need it:
+
+- `redact(text)`: email addresses become `<e-mail #hash>` (a short SHA-256,
+  enough to follow one address through a log without writing it down), and
+  the token segment of our token paths becomes `<token>`.
+- `RedactingFilter`: a logging filter applying `redact` to every record; the
+  app installs it on its own handlers and the root logger's.
+- `GunicornLogger`: gunicorn's access log writes the request line, which
+  holds the token; the Procfile runs gunicorn with this logger class.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from typing import Any
+
+from flask import Flask
+
+# Paths whose next segment is a signed token (see quiz/web/*).
+TOKEN_PREFIXES = ("a", "bevestig", "welkom", "mijn-quiz", "afmelden", "voorbeeld")
+_TOKEN_PATH = re.compile(r"(/(?:" + "|".join(map(re.escape, TOKEN_PREFIXES)) + r")/)[^/\s?#\"]+")
+_EMAIL = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+", re.UNICODE)
+
+
+def hash_email(address: str) -> str:
+    """A short stable fingerprint of an address, for logs."""
+    return hashlib.sha256(address.strip().lower().encode("utf-8")).hexdigest()[:10]
+
+
+def redact(text: str) -> str:
+    """`text` with email addresses hashed and link tokens removed."""
+    text = _TOKEN_PATH.sub(r"\1<token>", text)
+    return _EMAIL.sub(lambda m: f"<e-mail #{hash_email(m.group(0))}>", text)
+
+
+class RedactingFilter(logging.Filter):
+    """Rewrites each record's message (and a formatted traceback) through `redact`."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 - a bad format string must not lose the record
+            message = str(record.msg)
+        record.msg, record.args = redact(message), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+        elif record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        return True
+
+
+_FILTER = RedactingFilter()
+
+
+def install(*loggers: logging.Logger) -> None:
+    """Put the filter on every handler of these loggers (records from child
+    loggers pass their parents' handlers, not their parents' filters)."""
+    for logger in loggers:
+        for handler in logger.handlers:
+            if _FILTER not in handler.filters:
+                handler.addFilter(_FILTER)
+
+
+def init_app(app: Flask) -> None:
+    # app.logger creates Flask's default handler on first access.
+    install(app.logger, logging.getLogger(), logging.getLogger("werkzeug"))
+
+
+try:  # gunicorn is a dependency of the web process, not of every use of the package
+    from gunicorn.glogging import Logger as _GunicornLogger
+except ImportError:  # pragma: no cover
+    _GunicornLogger = None  # type: ignore[assignment,misc]
+
+if _GunicornLogger is not None:
+
+    class GunicornLogger(_GunicornLogger):
+        """gunicorn's logger with redacted access-log lines: the request line,
+        path, query and referer lose their tokens and email addresses."""
+
+        def atoms(self, resp: Any, req: Any, environ: Any, request_time: Any) -> dict[str, Any]:
+            atoms = super().atoms(resp, req, environ, request_time)
+            for key in ("r", "U", "q", "f"):
+                if isinstance(atoms.get(key), str):
+                    atoms[key] = redact(atoms[key])
+            return atoms
+
+        def setup(self, cfg: Any) -> None:
+            super().setup(cfg)
+            install(self.error_log)

@@ -1,0 +1,105 @@
+"""Security headers on every response, and the request body limit.
+
+- Content-Security-Policy: scripts and styles only from our own static files
+  (no inline script, no inline style attribute, no `on…=` handler), forms
+  only to ourselves, and `frame-ancestors 'none'`: no other site may frame a
+  page (clickjacking on the confirm, unsubscribe and erase buttons).
+- The two pages our own pages frame (the HTML of an email in the dev
+  mailbox and in the organisers' preview) get `frame-ancestors 'self'` and a
+  sandbox instead: email HTML has inline styles and must never run script.
+- Referrer-Policy: no-referrer everywhere. Tokens travel in paths
+  (/a/…, /mijn-quiz/…, /afmelden/…); a single global policy means no new
+  token page can forget it.
+- HSTS when the request came over https. Behind a TLS-terminating proxy the
+  scheme is only right once ProxyFix trusts X-Forwarded-Proto (issue 9 adds
+  it in create_app); until then `request.is_secure` is False there and no
+  HSTS header is sent, which is safe, only weaker.
+- Request bodies are capped (MAX_CONTENT_LENGTH / MAX_FORM_MEMORY_SIZE), so a
+  huge POST gets the Dutch 413 page instead of tying up a worker. The
+  organisers' TOML import raises the cap for its own route only.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, request
+from werkzeug.wrappers import Response
+
+# Participants' forms are small; the biggest form is the organisers'
+# question editor (about 12,500 characters at its limits, up to 9 bytes
+# each once a non-ASCII character is percent-encoded).
+MAX_BODY_BYTES = 128 * 1024
+# A question-set file upload (TOML), for the organisers' import only.
+MAX_IMPORT_BYTES = 2 * 1024 * 1024
+LARGE_BODY_ENDPOINTS = frozenset({"admin.questionset_import"})
+
+CSP = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-src 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+
+# The HTML part of an email, shown inside our own pages: inline CSS (mail
+# clients need it inlined), no script at all, links open outside the frame.
+FRAMED_EMAIL_CSP = "; ".join(
+    [
+        "sandbox allow-popups allow-popups-to-escape-sandbox allow-top-navigation-by-user-activation",
+        "default-src 'none'",
+        "style-src 'unsafe-inline'",
+        "img-src https: data:",
+        "frame-ancestors 'self'",
+    ]
+)
+FRAMED_ENDPOINTS = frozenset({"devmail.html", "admin.question_preview_html"})
+
+HSTS = "max-age=31536000; includeSubDomains"
+
+
+def apply_headers(response: Response) -> Response:
+    """Set the security headers on one response (see the module docstring)."""
+    headers = response.headers
+    if request.endpoint in FRAMED_ENDPOINTS:
+        headers["Content-Security-Policy"] = FRAMED_EMAIL_CSP
+        headers["X-Frame-Options"] = "SAMEORIGIN"
+    else:
+        headers["Content-Security-Policy"] = CSP
+        headers["X-Frame-Options"] = "DENY"
+    headers["Referrer-Policy"] = "no-referrer"
+    headers["X-Content-Type-Options"] = "nosniff"
+    headers["Cross-Origin-Opener-Policy"] = "same-origin"
+    headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=(), interest-cohort=()"
+    if request.is_secure:
+        headers["Strict-Transport-Security"] = HSTS
+    return response
+
+
+def _body_limit() -> None:
+    """Let the one upload route accept a question-set file; every other
+    route keeps the small app-wide cap (checked while the body is read)."""
+    if request.endpoint in LARGE_BODY_ENDPOINTS:
+        request.max_content_length = MAX_IMPORT_BYTES
+        request.max_form_memory_size = MAX_IMPORT_BYTES
+
+
+def init_app(app: Flask) -> None:
+    """Register before CSRFProtect: the body limit must be raised for the
+    upload route before anything reads the form."""
+    app.config.setdefault("MAX_CONTENT_LENGTH", MAX_BODY_BYTES)
+    app.config.setdefault("MAX_FORM_MEMORY_SIZE", MAX_BODY_BYTES)
+    # create_app makes the session cookie HttpOnly, SameSite=Lax and, when
+    # the public address is https, Secure.
+    if app.config["SESSION_COOKIE_SECURE"]:
+        # The __Host- prefix makes browsers refuse the cookie unless it is
+        # Secure, host-only and for path /: no subdomain can plant one.
+        app.config.setdefault("SESSION_COOKIE_NAME", "__Host-session")
+    app.before_request(_body_limit)
+    app.after_request(apply_headers)
