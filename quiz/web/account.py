@@ -17,6 +17,7 @@ from werkzeug.wrappers import Response
 
 from quiz import answering
 from quiz.db import get_session, utcnow
+from quiz.limits import bad_tokens_per_address
 from quiz.models import Answer, Delivery, Participant
 from quiz.planner import send_slot
 from quiz.question_view import QuestionView, question_view
@@ -121,6 +122,7 @@ def _participant(token: str, now: datetime) -> Participant:
 
 
 @bp.get("/mijn-quiz/<token>/vraag/<int:position>")
+@bad_tokens_per_address
 def open_question(token: str, position: int) -> Response:
     """A question not answered yet: on to its answer page, nothing chosen.
 
@@ -147,6 +149,7 @@ def open_question(token: str, position: int) -> Response:
 
 
 @bp.get("/mijn-quiz/<token>")
+@bad_tokens_per_address
 def my_quiz(token: str) -> Response:
     now = utcnow()
     participant = _participant(token, now)
@@ -156,5 +159,6 @@ def my_quiz(token: str) -> Response:
         campaign=participant.campaign,
         p=progress(participant, now, token),
         now=now,
+        token=token,
     )
     return private_page(body)

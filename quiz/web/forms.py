@@ -48,7 +48,15 @@ class SignupForm(FlaskForm):
         validators=[DataRequired("Geef toestemming, anders kunnen we je de vragen niet sturen.")],
     )
 
+    # Honeypot: hidden from people (CSS and aria-hidden), filled in by bots
+    # that fill every field. Named like a field a bot expects to fill.
+    website = StringField("Laat dit veld leeg", validators=[Optional()])
+
     normalised_email: str = ""
+
+    @property
+    def is_bot(self) -> bool:
+        return bool((self.website.data or "").strip())
 
     def validate_email(self, field: EmailField) -> None:
         try:

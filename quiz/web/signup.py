@@ -9,6 +9,7 @@ from werkzeug.wrappers import Response
 
 from quiz import participants
 from quiz.db import get_session, utcnow
+from quiz.limits import bad_tokens_per_address, signup_per_address, signup_per_email, token_post_per_link
 from quiz.models import Campaign, Participant
 from quiz.planner import send_slot
 from quiz.tokens import TokenExpired, TokenInvalid, read_token
@@ -32,6 +33,10 @@ def _signup_page(campaign: Campaign | None) -> str | Response:
     if state != "open":
         return render_template("signup/closed.html", campaign=campaign, state=state)
     form = SignupForm()
+    if form.is_submitted() and form.is_bot:
+        # The same page a person gets, so the bot learns nothing; nothing stored.
+        current_app.logger.info("signup campaign=%s outcome=honeypot", campaign.slug)
+        return redirect(url_for("signup.check_email"), code=303)
     if form.validate_on_submit():
         data = participants.SignupData(
             email=form.normalised_email,
@@ -49,11 +54,15 @@ def _signup_page(campaign: Campaign | None) -> str | Response:
 
 
 @bp.route("/", methods=["GET", "POST"])
+@signup_per_address
+@signup_per_email
 def form() -> str | Response:
     return _signup_page(participants.current_campaign(get_session(), utcnow()))
 
 
 @bp.route("/c/<slug>", methods=["GET", "POST"])
+@signup_per_address
+@signup_per_email
 def campaign_form(slug: str) -> str | Response:
     from sqlalchemy import select
 
@@ -83,6 +92,8 @@ def _participant_from_token(token: str) -> Participant:
 
 
 @bp.route("/bevestig/<token>", methods=["GET", "POST"])
+@bad_tokens_per_address
+@token_post_per_link
 def confirm(token: str) -> str | Response:
     """GET shows one button; only the POST confirms.
 
@@ -100,6 +111,7 @@ def confirm(token: str) -> str | Response:
 
 
 @bp.get("/welkom/<token>")
+@bad_tokens_per_address
 def welcome(token: str) -> str:
     participant = _participant_from_token(token)
     if participant.status == "pending":

@@ -1,0 +1,164 @@
+"""Unsubscribe: the footer link and RFC 8058 one-click, through real emails."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+from sqlalchemy import select
+
+from quiz import participants
+from quiz.mailer import transport_from_config
+from quiz.models import Delivery, Participant
+from quiz.outbox import drain, enqueue
+from tests.answer_factories import links, make_players, make_quiz, send_question
+from tests.conftest import at
+
+MONDAY = at("2026-11-16 07:30")
+BASE = "https://meldcodequiz.test"
+
+
+@pytest.fixture
+def app_config(app_config):
+    app_config["QUIZ_BASE_URL"] = BASE  # RFC 8058 wants an https address
+    return app_config
+
+
+@pytest.fixture
+def sanne(app, session, smtp):
+    campaign, qs = make_quiz(session, MONDAY)
+    (sanne,) = make_players(session, campaign, MONDAY, 1)
+    send_question(app, session, sanne, qs.questions[0], MONDAY)
+    # Tomorrow's question is already in the outbox, waiting.
+    enqueue(
+        session,
+        participant_id=sanne.id,
+        kind="question",
+        day=2,
+        question_id=qs.questions[1].id,
+        due_at=at("2026-11-17 07:30"),
+        now=MONDAY,
+    )
+    session.commit()
+    return sanne
+
+
+def unsubscribe_path(message) -> str:
+    return next(link for link in links(message) if link.startswith("/afmelden/"))
+
+
+def statuses(session, participant_id: int) -> dict[int, str]:
+    session.expire_all()
+    rows = session.execute(
+        select(Delivery.day, Delivery.status).where(Delivery.participant_id == participant_id)
+    )
+    return {day: status for day, status in rows}
+
+
+def test_question_email_carries_one_click_headers_and_footer_links(smtp, sanne):
+    (message,) = smtp.to("collega0@example.org")
+    # A long value is folded onto a continuation line (RFC 5322), hence strip().
+    url = message["List-Unsubscribe"].strip()
+    assert url.startswith(f"<{BASE}/afmelden/") and url.endswith(">")
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    text = message.get_body(preferencelist=("plain",)).get_content()
+    html = message.get_body(preferencelist=("html",)).get_content()
+    # The same link in the header, the text footer and the HTML footer.
+    assert f"Meld je af: {url[1:-1]}" in text
+    assert f'<a href="{url[1:-1]}"' in html and ">Afmelden</a>" in html
+
+
+def test_confirmation_email_has_no_unsubscribe(app, session, smtp):
+    from tests.factories import make_campaign
+
+    campaign = make_campaign(session, MONDAY)
+    data = participants.SignupData("nieuw@example.org", None, "School", "onderwijs", None)
+    participants.register(session, campaign, data, MONDAY, timedelta(minutes=10))
+    drain(app, transport_from_config(app.config), lambda: MONDAY, "test")
+    (message,) = smtp.to("nieuw@example.org")
+    assert message["List-Unsubscribe"] is None and message["List-Unsubscribe-Post"] is None
+    assert "/afmelden/" not in message.as_string()
+
+
+def test_get_and_head_change_nothing(client, session, smtp, sanne):
+    path = unsubscribe_path(smtp.messages[0])
+    page = client.get(path)
+    assert page.status_code == 200
+    assert "Ja, meld mij af" in page.text and 'method="post"' in page.text
+    assert page.headers["Referrer-Policy"] == "no-referrer"
+    assert client.head(path).status_code == 200
+    session.refresh(sanne)
+    assert sanne.status == "active"
+    assert statuses(session, sanne.id) == {1: "sent", 2: "pending"}
+
+
+def test_one_click_post_without_session_or_csrf_unsubscribes_and_cancels(app, session, smtp, sanne):
+    path = unsubscribe_path(smtp.messages[0])
+    client = app.test_client()  # a mail program: no cookie, no CSRF token, only the signed URL
+    response = client.post(
+        path,
+        data="List-Unsubscribe=One-Click",
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert response.status_code == 200
+    assert "Je bent afgemeld" in response.text
+    session.refresh(sanne)
+    assert sanne.status == "unsubscribed"
+    assert statuses(session, sanne.id) == {1: "sent", 2: "cancelled"}
+
+    # Idempotent: the mail program may retry; same answer, nothing else changes.
+    changed_at = sanne.status_changed_at
+    again = client.post(path, data="List-Unsubscribe=One-Click", content_type="multipart/form-data")
+    assert again.status_code == 200 and "Je bent afgemeld" in again.text
+    session.refresh(sanne)
+    assert (sanne.status, sanne.status_changed_at) == ("unsubscribed", changed_at)
+
+    # Nothing goes out afterwards, not even what was already due.
+    smtp.clear()
+    with time_machine.travel(at("2026-11-17 08:00"), tick=False):
+        report = drain(app, transport_from_config(app.config), lambda: at("2026-11-17 08:00"), "test")
+    assert smtp.messages == [] and report.sent == 0
+    # And the page for a GET now says so instead of offering the button again.
+    assert "Ja, meld mij af" not in client.get(path).text
+
+
+def test_the_planner_plans_nothing_for_an_unsubscribed_participant(app, session, smtp, sanne):
+    from quiz.sender import plan_due
+
+    app.test_client().post(unsubscribe_path(smtp.messages[0]))
+    plan_due(app, at("2026-11-18 07:30"))
+    assert statuses(session, sanne.id) == {1: "sent", 2: "cancelled"}
+
+
+@pytest.mark.parametrize("tamper", ["cut", "swap", "foreign"])
+def test_a_damaged_or_foreign_link_is_refused_in_dutch(client, session, smtp, sanne, tamper):
+    path = unsubscribe_path(smtp.messages[0])
+    token = path.rsplit("/", 1)[1]
+    answer_token = next(link for link in links(smtp.messages[0]) if link.startswith("/a/")).rsplit("/", 1)[1]
+    bad = {
+        "cut": token[:-3],
+        "swap": token[:-1] + ("A" if token[-1] != "A" else "B"),
+        "foreign": answer_token,
+    }
+    response = client.post(f"/afmelden/{bad[tamper]}")
+    assert response.status_code == 400
+    assert "Deze afmeldlink klopt niet" in response.text
+    session.refresh(sanne)
+    assert sanne.status == "active"
+
+
+def test_link_for_a_participant_removed_since_shows_done(app, client, session, smtp, sanne):
+    path = unsubscribe_path(smtp.messages[0])
+    session.delete(session.get(Participant, sanne.id))
+    session.commit()
+    assert client.get(path).status_code == 200
+    response = client.post(path)
+    assert response.status_code == 200 and "Je bent afgemeld" in response.text
+
+
+def test_unsubscribed_participant_can_still_reach_my_data(client, session, smtp, sanne):
+    response = client.post(unsubscribe_path(smtp.messages[0]))
+    my_data = next(link for link in links(smtp.messages[0]) if link.startswith("/mijn-quiz/"))
+    assert "/gegevens" in response.text
+    assert client.get(my_data.split("/vraag/")[0] + "/gegevens").status_code == 200
