@@ -1,10 +1,11 @@
 """The scheduler process: `python scheduler.py`.
 
-An APScheduler BlockingScheduler with two jobs: `plan` (every
+An APScheduler BlockingScheduler with three jobs: `plan` (every
 QUIZ_PLANNER_INTERVAL_SECONDS, default a minute) enqueues the deliveries that
 are due, `drain` (every QUIZ_SCHEDULER_INTERVAL_SECONDS) sends what the outbox
-holds over QUIZ_SMTP_CONNECTIONS connections. Both run once right at start,
-so a restart or a missed tick catches up at once. The state of the quiz
+holds over QUIZ_SMTP_CONNECTIONS connections, `retention` (daily at 03:30
+Amsterdam time) erases personal data past QUIZ_RETENTION_DAYS. All run once
+right at start, so a restart or a missed tick catches up at once. The state of the quiz
 lives in the database, not in APScheduler: the job store is in memory.
 Several of these processes may run against PostgreSQL; the outbox's unique
 key and claims keep them from planning or sending the same message twice.
@@ -58,6 +59,17 @@ def drain(app: Flask, stop: threading.Event) -> None:
         )
 
 
+def retention(app: Flask) -> None:
+    """Erase personal data past QUIZ_RETENTION_DAYS and stale unconfirmed signups."""
+    from quiz import retention as rules
+    from quiz.db import session_scope
+
+    with app.app_context(), session_scope(app) as session:
+        result = rules.run(session, utcnow(), app.config["QUIZ_RETENTION_DAYS"])
+    if result.erase_count or result.remove_count:
+        log.info("retention: erased=%d removed=%d", result.erase_count, result.remove_count)
+
+
 def build_scheduler(app: Flask, stop: threading.Event) -> BlockingScheduler:
     scheduler = BlockingScheduler(timezone="UTC")
     common = {
@@ -73,6 +85,23 @@ def build_scheduler(app: Flask, stop: threading.Event) -> BlockingScheduler:
     )
     scheduler.add_job(
         drain, seconds=app.config["QUIZ_SCHEDULER_INTERVAL_SECONDS"], args=(app, stop), id="drain", **common
+    )
+    # Daily at night, local time, and once at start: the job store is in
+    # memory, so a scheduler that was down at 03:30 would otherwise skip a
+    # day. Running it twice is harmless.
+    scheduler.add_job(
+        retention,
+        trigger="cron",
+        hour=3,
+        minute=30,
+        timezone="Europe/Amsterdam",
+        args=(app,),
+        id="retention",
+        replace_existing=True,
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=None,
+        next_run_time=utcnow(),
     )
     return scheduler
 

@@ -52,6 +52,7 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "QUIZ_SMTP_RATE": (0.0, float),
     "QUIZ_DEV_MAILBOX_DIR": (None, str),
     "QUIZ_PRIVACY_CONTACT": ("privacy@meldcodequiz.localhost", str),
+    "QUIZ_RETENTION_DAYS": (90, int),
 }
 
 
@@ -98,5 +99,7 @@ def check_required(settings: Mapping[str, Any]) -> None:
             "forgeable; set it in the environment or .env, e.g. "
             "QUIZ_SECRET_KEY=$(python -c 'import secrets; print(secrets.token_urlsafe(48))')"
         )
+    if int(settings.get("QUIZ_RETENTION_DAYS", 90)) < 1:
+        raise ConfigError("QUIZ_RETENTION_DAYS must be at least 1 (days after a participant's last quiz day).")
     if settings.get("QUIZ_MAIL_BACKEND") not in ("dev", "smtp"):
         raise ConfigError("QUIZ_MAIL_BACKEND must be 'smtp' or 'dev'.")

@@ -13,9 +13,9 @@ quiz_group = AppGroup("quiz", help="MeldcodeQuiz: database, campaigns, question 
 
 
 def init_app(app: Flask) -> None:
-    from quiz.cli import campaigns, database, engine, organisers, questions
+    from quiz.cli import campaigns, database, engine, organisers, questions, retention
 
-    for module in (database, campaigns, questions, engine, organisers):
+    for module in (database, campaigns, questions, engine, organisers, retention):
         module.register(quiz_group)
     app.cli.add_command(quiz_group)
 
