@@ -42,11 +42,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     formatting.init_app(app)
     errors.init_app(app)
 
-    from quiz.web import account, admin, answers, signup
+    from quiz.web import account, admin, answers, bespreekkaart, discussed, signup
 
     app.register_blueprint(signup.bp)
     app.register_blueprint(answers.bp)
     app.register_blueprint(account.bp)
+    app.register_blueprint(discussed.bp)
+    app.register_blueprint(bespreekkaart.bp)
     app.register_blueprint(admin.bp)
     if app.config["QUIZ_MAIL_BACKEND"] == "dev":
         # The dev mailbox shows every message ever "sent"; it must not exist

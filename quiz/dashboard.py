@@ -20,9 +20,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import case, func, select, text, update
+from sqlalchemy import case, func, select, text
 from sqlalchemy.orm import Session, selectinload
 
+from quiz import outbox
 from quiz.models import SECTORS, Answer, Campaign, Delivery, Participant, Question
 from quiz.stats import discussion_percent
 
@@ -290,59 +291,6 @@ def failures(session: Session, campaign_id: int, limit: int = FAILURES_SHOWN) ->
 
 
 def retry_failed(session: Session, campaign_id: int, now: datetime, delivery_id: int | None = None) -> int:
-    """Queue failed deliveries of the campaign again, due now (one, or all).
-
-    The same rule as `quiz outbox retry`: a bounced participant becomes active
-    again and what the bounce cancelled is queued again (the address was fine
-    after all: a full mailbox, a relay mistake); unsubscribed and erased
-    participants are never mailed again. Commits; returns how many were queued.
-    """
-    ids_query = (
-        select(Delivery.id)
-        .join(Participant, Participant.id == Delivery.participant_id)
-        .where(
-            Participant.campaign_id == campaign_id,
-            Delivery.status == "failed",
-            Participant.status.not_in(("unsubscribed", "erased")),
-        )
-    )
-    if delivery_id is not None:
-        ids_query = ids_query.where(Delivery.id == delivery_id)
-    ids = list(session.scalars(ids_query))
-    if not ids:
-        return 0
-    for start in range(0, len(ids), 1000):
-        chunk = ids[start : start + 1000]
-        bounced = select(Delivery.participant_id).where(Delivery.id.in_(chunk))
-        session.execute(
-            update(Participant)
-            .where(Participant.id.in_(bounced), Participant.status == "bounced")
-            .values(status="active", status_changed_at=now)
-            .execution_options(synchronize_session=False)
-        )
-        session.execute(
-            update(Delivery)
-            .where(
-                Delivery.participant_id.in_(bounced),
-                Delivery.status == "cancelled",
-                Delivery.last_error == "recipient address bounced",
-            )
-            .values(status="pending", due_at=now, last_error=None, next_attempt_at=None)
-            .execution_options(synchronize_session=False)
-        )
-        session.execute(
-            update(Delivery)
-            .where(Delivery.id.in_(chunk), Delivery.status == "failed")
-            .values(
-                status="pending",
-                due_at=now,
-                attempts=0,
-                next_attempt_at=None,
-                last_error=None,
-                claimed_by=None,
-                claimed_until=None,
-            )
-            .execution_options(synchronize_session=False)
-        )
-    session.commit()
-    return len(ids)
+    """Queue failed deliveries of the campaign again (one, or all): the same
+    rule as `quiz outbox retry` (quiz.outbox.requeue). Returns how many."""
+    return outbox.requeue(session, now, "failed", campaign_id=campaign_id, delivery_id=delivery_id)

@@ -84,6 +84,7 @@ def question_context(delivery: Delivery, now: datetime) -> dict[str, Any]:
     from sqlalchemy.orm import object_session
 
     from quiz.answering import answer_token, manage_token
+    from quiz.followup_emails import reminders
     from quiz.question_view import question_view
 
     if delivery.question_id is None:
@@ -98,6 +99,8 @@ def question_context(delivery: Delivery, now: datetime) -> dict[str, Any]:
         view, lambda oid: external_url("answers.answer", token=answer_token(pid, view.id, oid))
     )
     ctx["manage_url"] = external_url("account.my_quiz", token=manage_token(pid))
+    # "Nog niet beantwoord": earlier open questions, inside this email (issue 6).
+    ctx["reminders"] = reminders(object_session(delivery), delivery, ctx["manage_url"])
     return ctx
 
 
@@ -131,3 +134,7 @@ def render_question_preview(question: Question, now: datetime) -> RenderedEmail:
         "manage_url": None,
     }
     return render_email("question", ctx)
+
+
+# The follow-up and summary builders register themselves (they need base_context).
+from quiz import followup_emails as _followup_emails  # noqa: E402, F401

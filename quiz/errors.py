@@ -33,6 +33,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Deze link naar Mijn quiz werkt niet meer",
         "De quiz is al een tijd afgelopen. Daarom kun je deze pagina niet meer bekijken.",
     ),
+    "invalid_discussed": (
+        "Deze link klopt niet",
+        "De link is niet compleet of is veranderd. Gebruik de link uit de e-mail.",
+    ),
+    "expired_discussed": (
+        "Deze link werkt niet meer",
+        "De quiz is al een tijd afgelopen. Daarom kun je dit niet meer doorgeven.",
+    ),
     "invalid_preview": (
         "Deze voorbeeldlink klopt niet",
         "De link is niet compleet of is veranderd. Maak een nieuw voorbeeld.",

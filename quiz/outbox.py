@@ -30,6 +30,9 @@ BACKOFF_CAP = timedelta(hours=2)
 MAX_ATTEMPTS = 12  # with the cap, about a day of retrying before giving up
 GONE = ("unsubscribed", "bounced", "erased")
 
+# The reason recorded on deliveries a bounce cancelled; retry revives exactly those.
+BOUNCE_REASON = "recipient address bounced"
+
 
 def enqueue(
     session: Session,
@@ -207,7 +210,7 @@ def mark_failed(
     if participant.status in ("pending", "active", "completed"):
         participant.status = "bounced"
         participant.status_changed_at = now
-    cancel_pending(session, participant.id, "recipient address bounced")
+    cancel_pending(session, participant.id, BOUNCE_REASON)
 
 
 def mark_cancelled(delivery: Delivery, reason: str) -> None:
@@ -228,6 +231,71 @@ def cancel_pending(session: Session, participant_id: int, reason: str) -> int:
         .execution_options(synchronize_session=False)
     )
     return result.rowcount
+
+
+def requeue(
+    session: Session,
+    now: datetime,
+    status: str = "failed",
+    campaign_id: int | None = None,
+    delivery_id: int | None = None,
+) -> int:
+    """Queue `status` ("failed" or "deferred") deliveries again, for the next round.
+
+    The one retry rule behind `quiz outbox retry` and the dashboard's retry
+    button. Retrying a failed delivery of a bounced participant makes them
+    active again and re-queues what the bounce cancelled: an operator retries
+    when the address was fine after all (a full mailbox, a relay mistake).
+    Unsubscribed and erased participants are never mailed again. Commits;
+    returns how many deliveries were queued.
+    """
+    if status not in ("failed", "deferred"):
+        raise ValueError("only failed or deferred deliveries can be retried")
+    scope = (
+        select(Delivery.id)
+        .join(Participant, Participant.id == Delivery.participant_id)
+        .where(Delivery.status == status, Participant.status.not_in(("unsubscribed", "erased")))
+    )
+    if campaign_id is not None:
+        scope = scope.where(Participant.campaign_id == campaign_id)
+    if delivery_id is not None:
+        scope = scope.where(Delivery.id == delivery_id)
+    ids = list(session.scalars(scope))
+    for start in range(0, len(ids), 1000):
+        chunk = ids[start : start + 1000]
+        if status == "failed":
+            bounced = select(Delivery.participant_id).where(Delivery.id.in_(chunk))
+            session.execute(
+                update(Participant)
+                .where(Participant.id.in_(bounced), Participant.status == "bounced")
+                .values(status="active", status_changed_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            session.execute(
+                update(Delivery)
+                .where(
+                    Delivery.participant_id.in_(bounced),
+                    Delivery.status == "cancelled",
+                    Delivery.last_error == BOUNCE_REASON,
+                )
+                .values(status="pending", last_error=None, next_attempt_at=None)
+                .execution_options(synchronize_session=False)
+            )
+        session.execute(
+            update(Delivery)
+            .where(Delivery.id.in_(chunk), Delivery.status == status)
+            .values(
+                status="pending",
+                attempts=0,
+                next_attempt_at=None,
+                last_error=None,
+                claimed_by=None,
+                claimed_until=None,
+            )
+            .execution_options(synchronize_session=False)
+        )
+    session.commit()
+    return len(ids)
 
 
 def message_id_for(delivery: Delivery, domain: str) -> str:

@@ -7,8 +7,8 @@ loop over participants. Inserts go through the outbox's unique key
 (participant, kind, day) with ON CONFLICT DO NOTHING: planning twice, or in
 two scheduler processes at once, adds nothing the second time.
 
-Issue 6 (follow-ups, reminders, summary) adds kinds by registering one more
-rule with `@rule("kind")`.
+More kinds register one more rule with `@rule("kind")`: the follow-up and
+summary rules live in `quiz.followups` (imported at the end of this module).
 """
 
 from __future__ import annotations
@@ -155,7 +155,8 @@ def plan(session: Session, now: datetime) -> PlanReport:
         )
         for kind, fn in _RULES.items():
             added = fn(session, ctx)
-            report.planned[kind] = report.planned.get(kind, 0) + added
+            if added:
+                report.planned[kind] = report.planned.get(kind, 0) + added
         session.commit()
     return report
 
@@ -267,3 +268,8 @@ def complete_participants(session: Session, campaign: Campaign, now: datetime) -
         .execution_options(synchronize_session=False)
     )
     return result.rowcount or 0
+
+
+# The follow-up and summary rules register themselves; imported last so they
+# run after the question rule in each round.
+from quiz import followups as _followups  # noqa: E402, F401

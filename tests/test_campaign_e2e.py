@@ -44,10 +44,15 @@ def received(smtp) -> dict[str, list[tuple[date, int]]]:
 def test_five_day_campaign(app, session, smtp):
     created = at("2026-05-01 09:00")
     qs = make_question_set(session, created)
+    # Question emails only here; tests/test_followups_e2e.py runs the summary.
     fixed = make_campaign(
-        session, created, slug="mei", question_set_id=qs.id, start_mode="fixed", start_date=date(2026, 5, 11)
-    )
-    rolling = make_campaign(session, created, slug="doorlopend", question_set_id=qs.id, start_mode="rolling")
+        session, created, slug="mei", question_set_id=qs.id, start_mode="fixed", start_date=date(2026, 5, 11),
+        summary_enabled=False,
+    )  # fmt: skip
+    rolling = make_campaign(
+        session, created, slug="doorlopend", question_set_id=qs.id, start_mode="rolling",
+        summary_enabled=False,
+    )  # fmt: skip
 
     def join(campaign, email, name, when) -> Participant:
         p = make_participant(

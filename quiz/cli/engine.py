@@ -11,11 +11,11 @@ from datetime import UTC, datetime
 import click
 from flask import current_app
 from flask.cli import AppGroup
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from quiz import outbox
 from quiz.db import get_session, utcnow
-from quiz.models import Campaign, Delivery, Participant
+from quiz.models import Campaign, Delivery
 
 
 def _parse_now(value: str | None) -> datetime:
@@ -133,48 +133,10 @@ def register(group: AppGroup) -> None:
         was fine after all (a relay misconfiguration, a full mailbox).
         """
         session = get_session()
-        now = utcnow()
-        scope = select(Delivery.id).join(Participant).where(Delivery.status == which)
+        campaign_id = None
         if slug:
             campaign_id = session.scalar(select(Campaign.id).where(Campaign.slug == slug))
             if campaign_id is None:
                 raise click.BadParameter(f"no campaign {slug!r}", param_hint="--campaign")
-            scope = scope.where(Participant.campaign_id == campaign_id)
-        scope = scope.where(Participant.status.not_in(("unsubscribed", "erased")))
-        ids = session.scalars(scope).all()
-        if which == "failed" and ids:
-            bounced = select(Delivery.participant_id).where(Delivery.id.in_(ids))
-            session.execute(
-                update(Participant)
-                .where(Participant.id.in_(bounced), Participant.status == "bounced")
-                .values(status="active", status_changed_at=now)
-                .execution_options(synchronize_session=False)
-            )
-            session.execute(
-                update(Delivery)
-                .where(
-                    Delivery.participant_id.in_(bounced),
-                    Delivery.status == "cancelled",
-                    Delivery.last_error == "recipient address bounced",
-                )
-                .values(status="pending", last_error=None, next_attempt_at=None)
-                .execution_options(synchronize_session=False)
-            )
-        for chunk in range(0, len(ids), 1000):
-            session.execute(
-                update(Delivery)
-                .where(Delivery.id.in_(ids[chunk : chunk + 1000]), Delivery.status == which)
-                .values(
-                    status="pending",
-                    attempts=0,
-                    next_attempt_at=None,
-                    last_error=None,
-                    claimed_by=None,
-                    claimed_until=None,
-                )
-                .execution_options(synchronize_session=False)
-            )
-        session.commit()
-        click.echo(
-            f"Queued again: {len(ids)} {which} deliveries; the scheduler sends them on its next round."
-        )
+        queued = outbox.requeue(session, utcnow(), which, campaign_id=campaign_id)
+        click.echo(f"Queued again: {queued} {which} deliveries; the scheduler sends them on its next round.")

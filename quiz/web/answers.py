@@ -121,6 +121,8 @@ def _feedback_page(
     distribution: Distribution,
     manage_url: str,
 ) -> Response:
+    from quiz.followup_emails import discussed_token
+
     view, participant = link.question, link.participant
     body = render_template(
         "answers/feedback.html",
@@ -135,6 +137,9 @@ def _feedback_page(
         manage_url=manage_url,
         campaign=participant.campaign,
         preview=False,
+        # "Besproken in ons team" posts straight from here: a person is on this page.
+        discussed_token=discussed_token(participant.id, view.id),
+        discussed_at=answer.discussed_at,
     )
     return private_page(body)
 
