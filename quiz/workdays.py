@@ -15,7 +15,8 @@ _MAX_SEARCH_DAYS = 3 * 366
 
 @lru_cache(maxsize=32)
 def _dutch_holidays(year: int) -> holidays.HolidayBase:
-    return holidays.country_holidays("NL", years=year)
+    # Dutch names: organisers read them in the campaign calendar.
+    return holidays.country_holidays("NL", years=year, language="nl")
 
 
 def dutch_holiday_name(day: date) -> str | None:

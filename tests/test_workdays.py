@@ -40,7 +40,7 @@ def test_working_day(day, expected):
 
 
 def test_holiday_names_come_from_the_holidays_package():
-    assert dutch_holiday_name(date(2026, 4, 27)) == "King's Day"
+    assert dutch_holiday_name(date(2026, 4, 27)) == "Koningsdag"
     assert dutch_holiday_name(MON) is None
 
 

@@ -9,10 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from functools import lru_cache
 from zoneinfo import ZoneInfo
-
-import holidays
 
 from quiz.models import Campaign
 from quiz.planner import first_quiz_day, send_slot
@@ -32,17 +29,9 @@ class CalendarDay:
         return self.day.weekday() >= 5
 
 
-@lru_cache(maxsize=16)
-def _dutch_names(year: int) -> holidays.HolidayBase:
-    return holidays.country_holidays("NL", years=year, language="nl")
-
-
 def holiday_label(day: date) -> str | None:
     """The holiday's Dutch name, for the days the engine treats as holidays."""
-    name = dutch_holiday_name(day)
-    if name is None:
-        return None
-    return _dutch_names(day.year).get(day) or name
+    return dutch_holiday_name(day)
 
 
 def example_confirmation(campaign: Campaign, on: date) -> datetime:
