@@ -15,7 +15,7 @@ from flask import Flask
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: settings (env / .env / defaults, then `config`), extensions,
     blueprints and CLI commands. Starts no threads and sends no mail."""
-    from quiz import cli, db, errors, formatting
+    from quiz import cli, db, errors, formatting, logs, security
     from quiz.config import check_required, load_settings
     from quiz.extensions import csrf, limiter
 
@@ -29,6 +29,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config["SECRET_KEY"] = app.config["QUIZ_SECRET_KEY"]
     app.config["SECRET_KEY_FALLBACKS"] = app.config["QUIZ_SECRET_KEY_FALLBACKS"]
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["QUIZ_RATELIMIT_STORAGE_URL"])
+    # Explicit per app: Flask-Limiter keeps `enabled` on its one shared
+    # instance, so an app built without the key would inherit the last one's.
+    app.config.setdefault("RATELIMIT_ENABLED", True)
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # the session cookie bounds it
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
@@ -37,18 +40,22 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.jinja_env.add_extension("jinja2.ext.do")
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     db.init_app(app)
+    logs.init_app(app)
+    security.init_app(app)  # before CSRFProtect: it sets the body limit per route
     csrf.init_app(app)
     limiter.init_app(app)
     formatting.init_app(app)
     errors.init_app(app)
 
-    from quiz.web import account, admin, answers, bespreekkaart, discussed, signup
+    from quiz.web import account, admin, answers, bespreekkaart, discussed, mydata, signup, unsubscribe
 
     app.register_blueprint(signup.bp)
     app.register_blueprint(answers.bp)
     app.register_blueprint(account.bp)
     app.register_blueprint(discussed.bp)
     app.register_blueprint(bespreekkaart.bp)
+    app.register_blueprint(mydata.bp)
+    app.register_blueprint(unsubscribe.bp)
     app.register_blueprint(admin.bp)
     if app.config["QUIZ_MAIL_BACKEND"] == "dev":
         # The dev mailbox shows every message ever "sent"; it must not exist

@@ -29,10 +29,30 @@ def builder(kind: str) -> Callable[[ContextBuilder], ContextBuilder]:
     return register
 
 
+# The confirmation goes to an address that has not opted in yet: there is
+# nothing to unsubscribe from (ignoring it is enough), and a one-click
+# button on it would only invite mail programs to act on strangers' behalf.
+NO_UNSUBSCRIBE = frozenset({"confirm"})
+
+
 def base_context(delivery: Delivery) -> dict[str, Any]:
-    """What every email has: who it is for, the campaign, the footer's links."""
+    """What every email has: who it is for, the campaign, the footer's links.
+
+    Every kind except `confirm` gets an unsubscribe link, in the footer
+    (`unsubscribe_url`) and as RFC 8058 one-click headers, so a new kind has
+    them without doing anything. The headers go through the email package
+    in mailer.build_message, never pasted into the message by hand.
+    """
+    from quiz.web.unsubscribe import unsubscribe_url
+
     participant = delivery.participant
     campaign = participant.campaign
+    headers: dict[str, str] = {}
+    unsubscribe = None
+    if delivery.kind not in NO_UNSUBSCRIBE:
+        unsubscribe = unsubscribe_url(delivery.participant_id)
+        headers["List-Unsubscribe"] = f"<{unsubscribe}>"
+        headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     return {
         "participant": participant,
         "greeting_name": participant.name or "deelnemer",
@@ -40,7 +60,8 @@ def base_context(delivery: Delivery) -> dict[str, Any]:
         "sender_name": current_app.config["QUIZ_ORGANISER_NAME"],
         "privacy_url": external_url("signup.privacy"),
         "signup_url": external_url("signup.form"),
-        "headers": {},
+        "unsubscribe_url": unsubscribe,
+        "headers": headers,
     }
 
 

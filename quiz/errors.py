@@ -31,7 +31,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "expired_manage": (
         "Deze link naar Mijn quiz werkt niet meer",
-        "De quiz is al een tijd afgelopen. Daarom kun je deze pagina niet meer bekijken.",
+        "De quiz is al een tijd afgelopen, of je gegevens zijn gewist. Daarom kun je deze pagina "
+        "niet meer bekijken.",
+    ),
+    "invalid_unsubscribe": (
+        "Deze afmeldlink klopt niet",
+        "De link is niet compleet of is veranderd. Gebruik de afmeldlink onderaan een van de quizmails.",
     ),
     "invalid_discussed": (
         "Deze link klopt niet",

@@ -21,6 +21,7 @@ from werkzeug.wrappers import Response
 from quiz import answering
 from quiz.db import get_session, utcnow
 from quiz.extensions import csrf
+from quiz.limits import bad_tokens_per_address, token_post_per_link
 from quiz.models import Answer, Delivery, LinkHit
 from quiz.question_view import QuestionView, question_view
 from quiz.stats import Distribution, recent_distribution
@@ -145,6 +146,8 @@ def _feedback_page(
 
 
 @bp.route("/a/<token>", methods=["GET", "POST"])
+@bad_tokens_per_address
+@token_post_per_link
 def answer(token: str) -> Response:
     session = get_session()
     if request.method == "POST":
