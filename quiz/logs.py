@@ -25,7 +25,9 @@ from flask import Flask
 # Paths whose next segment is a signed token (see quiz/web/*).
 TOKEN_PREFIXES = ("a", "bevestig", "welkom", "mijn-quiz", "afmelden", "voorbeeld")
 _TOKEN_PATH = re.compile(r"(/(?:" + "|".join(map(re.escape, TOKEN_PREFIXES)) + r")/)[^/\s?#\"]+")
-_EMAIL = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+", re.UNICODE)
+# Deliberately narrower than RFC 5322 in the local part, so a path or query
+# before an address is not swallowed; "%40" is an address in a query string.
+_EMAIL = re.compile(r"[\w.+-]+(?:@|%40)[\w-]+(?:\.[\w-]+)+", re.UNICODE)
 
 
 def hash_email(address: str) -> str:
@@ -36,7 +38,7 @@ def hash_email(address: str) -> str:
 def redact(text: str) -> str:
     """`text` with email addresses hashed and link tokens removed."""
     text = _TOKEN_PATH.sub(r"\1<token>", text)
-    return _EMAIL.sub(lambda m: f"<e-mail #{hash_email(m.group(0))}>", text)
+    return _EMAIL.sub(lambda m: f"<e-mail #{hash_email(m.group(0).replace('%40', '@'))}>", text)
 
 
 class RedactingFilter(logging.Filter):

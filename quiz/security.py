@@ -93,8 +93,12 @@ def _body_limit() -> None:
 def init_app(app: Flask) -> None:
     """Register before CSRFProtect: the body limit must be raised for the
     upload route before anything reads the form."""
-    app.config.setdefault("MAX_CONTENT_LENGTH", MAX_BODY_BYTES)
-    app.config.setdefault("MAX_FORM_MEMORY_SIZE", MAX_BODY_BYTES)
+    # Flask's defaults are None (no limit) and 500 kB: replace them unless a
+    # caller chose a value.
+    if app.config.get("MAX_CONTENT_LENGTH") is None:
+        app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    if app.config.get("MAX_FORM_MEMORY_SIZE") in (None, 500_000):
+        app.config["MAX_FORM_MEMORY_SIZE"] = MAX_BODY_BYTES
     # create_app makes the session cookie HttpOnly, SameSite=Lax and, when
     # the public address is https, Secure.
     if app.config["SESSION_COOKIE_SECURE"]:
