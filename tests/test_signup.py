@@ -212,3 +212,14 @@ def sign_up_closed(client, session, now) -> bool:
 
 def test_dev_mailbox_only_in_dev_mode(client):
     assert client.get("/dev/mailbox/").status_code == 404
+
+
+@pytest.mark.parametrize("payload", [2**40, -1, "1", [1], None])
+def test_a_signed_token_with_an_impossible_id_is_a_friendly_page(app, client, payload):
+    """Even a correctly signed token (only possible with the secret key) never causes a 500."""
+    from quiz.tokens import make_token
+
+    with app.app_context():
+        token = make_token("confirm", payload)
+    response = client.get(f"/bevestig/{token}")
+    assert response.status_code == 410 and "Opnieuw aanmelden" in response.text

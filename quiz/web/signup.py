@@ -85,7 +85,10 @@ def _participant_from_token(token: str) -> Participant:
         abort(410, description="expired_confirm")
     except TokenInvalid:
         abort(400, description="invalid_confirm")
-    participant = get_session().get(Participant, participant_id) if isinstance(participant_id, int) else None
+    # Only an id the database can hold: a huge number would make PostgreSQL
+    # refuse the query (a 500) instead of finding nobody.
+    valid_id = isinstance(participant_id, int) and 0 < participant_id < 2**31
+    participant = get_session().get(Participant, participant_id) if valid_id else None
     if participant is None or participant.status in ("erased", "unsubscribed", "bounced"):
         abort(410, description="expired_confirm")
     return participant
