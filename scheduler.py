@@ -108,7 +108,9 @@ def build_scheduler(app: Flask, stop: threading.Event) -> BlockingScheduler:
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    # Their INFO lines (every job run, alembic's plugin setup at import) drown ours.
+    for noisy in ("apscheduler", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     app = create_app()
     stop = threading.Event()
     scheduler = build_scheduler(app, stop)
