@@ -104,6 +104,7 @@ def init_app(app: Flask) -> None:
     if app.config["SESSION_COOKIE_SECURE"]:
         # The __Host- prefix makes browsers refuse the cookie unless it is
         # Secure, host-only and for path /: no subdomain can plant one.
-        app.config.setdefault("SESSION_COOKIE_NAME", "__Host-session")
+        if app.config.get("SESSION_COOKIE_NAME") == "session":  # Flask's default
+            app.config["SESSION_COOKIE_NAME"] = "__Host-session"
     app.before_request(_body_limit)
     app.after_request(apply_headers)
