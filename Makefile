@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test lint bench setup browser clean
+.PHONY: run test lint bench setup browser pango clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,7 +18,15 @@ $(STAMP): $(BIN)/python setup.cfg pyproject.toml constraints.txt
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev,test]'
 	touch $(STAMP)
 
-setup: $(STAMP)
+setup: $(STAMP) pango
+
+# Debian's Pango for WeasyPrint (the bespreekkaart as PDF).
+pango:
+	@if ! /sbin/ldconfig -p | grep -q libpangoft2-1.0.so.0; then \
+	  echo "Installing Debian's Pango for WeasyPrint"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core >/dev/null; \
+	fi
 
 # Debian's chromium for the browser tests; never a downloaded browser build.
 browser:
