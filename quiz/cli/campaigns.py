@@ -62,9 +62,18 @@ def register(group: AppGroup) -> None:
     )
     @click.option("--signup-opens", help="YYYY-MM-DD HH:MM, local time; default: open now.")
     @click.option("--signup-closes", help="YYYY-MM-DD HH:MM, local time; default: never.")
+    @click.option(
+        "--followup-time", default="15:00", show_default=True, help="HH:MM, local: follow-ups and summary."
+    )
+    @click.option("--followups/--no-followups", default=True, show_default=True, help="Follow-up per answer.")
+    @click.option(
+        "--reminders/--no-reminders", default=True, show_default=True, help="'Nog niet beantwoord' block."
+    )
+    @click.option("--summary/--no-summary", default=True, show_default=True, help="Summary after the quiz.")
     def create(
-        slug, name, set_slug, start_mode, start_date, send_time, tz, skip_dates, signup_opens, signup_closes
-    ):  # noqa: ANN001, ANN202, PLR0913
+        slug, name, set_slug, start_mode, start_date, send_time, tz, skip_dates, signup_opens, signup_closes,
+        followup_time, followups, reminders, summary,
+    ):  # noqa: ANN001, ANN202, PLR0913  # fmt: skip
         """Create a campaign SLUG that sends a question set."""
         from quiz.questionsets.store import latest_version
 
@@ -88,6 +97,10 @@ def register(group: AppGroup) -> None:
             start_mode=start_mode,
             start_date=start_date.date() if start_date and start_mode == "fixed" else None,
             send_time=_clock_time(send_time),
+            followup_time=_clock_time(followup_time, "--followup-time"),
+            followups_enabled=followups,
+            reminders_enabled=reminders,
+            summary_enabled=summary,
             timezone=tz,
             skip_dates=sorted({d.date().isoformat() for d in skip_dates}),
             signup_opens_at=_local_moment(signup_opens, zone, "--signup-opens"),
@@ -138,6 +151,9 @@ def register(group: AppGroup) -> None:
             f"questions     {qs.slug + ' v' + str(qs.version) if qs else '(none)'}: {n}",
             f"start         {c.start_mode}{' ' + c.start_date.isoformat() if c.start_date else ''}",
             f"send time     {c.send_time:%H:%M} {c.timezone}",
+            f"follow-ups    {'at ' + format(c.followup_time, '%H:%M') if c.followups_enabled else 'off'}; "
+            f"reminders {'on' if c.reminders_enabled else 'off'}; "
+            f"summary {'at ' + format(c.followup_time, '%H:%M') if c.summary_enabled else 'off'}",
             f"skip dates    {', '.join(c.skip_dates or []) or '-'}",
             f"signup        {_fmt(c.signup_opens_at, zone)} .. {_fmt(c.signup_closes_at, zone)}"
             f" ({c.signup_state(utcnow())})",
@@ -175,11 +191,11 @@ def _zone(name: str) -> ZoneInfo:
         raise click.BadParameter(f"unknown time zone {name!r}", param_hint="--timezone") from None
 
 
-def _clock_time(value: str) -> time:
+def _clock_time(value: str, hint: str = "--send-time") -> time:
     try:
         return time.fromisoformat(value)
     except ValueError:
-        raise click.BadParameter("use HH:MM, e.g. 07:30", param_hint="--send-time") from None
+        raise click.BadParameter("use HH:MM, e.g. 07:30", param_hint=hint) from None
 
 
 def _local_moment(value: str | None, zone: ZoneInfo, hint: str) -> datetime | None:
