@@ -81,7 +81,7 @@ class CampaignForm(DutchForm):
     )
     ends_on = DateField("Laatste dag om te antwoorden (niet verplicht)", validators=[Optional()])
     followups_enabled = BooleanField("Vervolgmails sturen (gespreksvraag en hoe het team antwoordde)")
-    reminders_enabled = BooleanField("Herinneringen sturen bij een onbeantwoorde vraag")
+    reminders_enabled = BooleanField("Herinnering aan een onbeantwoorde vraag in de volgende vraagmail")
     summary_enabled = BooleanField("Slotmail met de uitslag sturen")
 
     parsed_skip_dates: list[str]
