@@ -30,7 +30,8 @@ def label_id(question, label: str) -> int:
 
 
 def manage_link(message) -> str:
-    return next(link for link in links(message) if link.startswith("/mijn-quiz/"))
+    # The page itself, not a "nog niet beantwoord" link to one question on it.
+    return next(link for link in links(message) if re.fullmatch(r"/mijn-quiz/[^/]+", link))
 
 
 def days(page_text: str) -> list[str]:
