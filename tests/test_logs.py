@@ -65,6 +65,7 @@ def test_gunicorn_access_log_has_no_tokens_or_addresses(db_url, tmp_path):
         "QUIZ_BASE_URL": f"http://127.0.0.1:{port}",
         "QUIZ_MAIL_BACKEND": "smtp",
         "WEB_CONCURRENCY": "1",
+        "PORT": str(port),  # gunicorn.conf.py binds to it
     }
     log_path = tmp_path / "web.log"
     with log_path.open("w") as log:
@@ -80,7 +81,7 @@ def test_gunicorn_access_log_has_no_tokens_or_addresses(db_url, tmp_path):
 def _serve_and_request(port: int, env: dict, log, tmp_path: Path) -> None:
     server = subprocess.Popen(
         _procfile_web_command(port),
-        cwd=tmp_path,
+        cwd=ROOT,  # the Procfile runs from the project root (gunicorn.conf.py)
         env={**env, "PYTHONPATH": str(ROOT)},
         stdout=log,
         stderr=log,

@@ -1,0 +1,47 @@
+"""Production settings of the web process (the Procfile's `web:` line).
+
+    gunicorn --config gunicorn.conf.py wsgi:app
+
+Every value can still be overridden for one run with GUNICORN_CMD_ARGS or a
+command-line flag. bench/answer.py starts the server with exactly this file.
+"""
+
+from __future__ import annotations
+
+import os
+
+# QUIZ_BIND wins; otherwise PORT (as platforms like Heroku set it) on loopback,
+# behind the reverse proxy that terminates TLS.
+bind = [os.environ.get("QUIZ_BIND") or f"127.0.0.1:{os.environ.get('PORT') or 5000}"]
+
+# Worker processes: WEB_CONCURRENCY, else gunicorn's rule of thumb 2 × cores + 1.
+# A confirmation spends most of its time waiting for PostgreSQL; more
+# processes than cores keep the cores busy while some of them wait.
+workers = int(os.environ.get("WEB_CONCURRENCY") or 2 * (os.cpu_count() or 1) + 1)
+
+# Plain synchronous workers: one request per process at a time. On the answer
+# path they measured faster than threaded workers with the same number of
+# processes (see docs/benchmarks.md, "Answering"): the request is short and
+# CPU-bound apart from its database round trips, and threads in one process
+# share one GIL. Slow clients are the reverse proxy's job, not gunicorn's.
+worker_class = "sync"
+
+# A request that takes longer than this is stuck (the slowest page, the
+# organisers' dashboard at 100,000 participants, needs about a second).
+timeout = 30
+# SIGTERM: finish the requests in flight for up to this long, then stop.
+graceful_timeout = 20
+# Heartbeat files in memory, not on a disk that may stall (gunicorn's advice
+# for containers).
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
+
+# Recycle a worker now and then so a slow leak cannot grow without bound;
+# the jitter keeps the workers from restarting all at once.
+max_requests = 20_000
+max_requests_jitter = 2_000
+
+# Access log on stdout through the logger that takes link tokens and email
+# addresses out of every line (quiz/logs.py): a token in a path is a credential.
+accesslog = "-"
+errorlog = "-"
+logger_class = "quiz.logs.GunicornLogger"
