@@ -100,6 +100,6 @@ def check_required(settings: Mapping[str, Any]) -> None:
             "QUIZ_SECRET_KEY=$(python -c 'import secrets; print(secrets.token_urlsafe(48))')"
         )
     if int(settings.get("QUIZ_RETENTION_DAYS", 90)) < 1:
-        raise ConfigError("QUIZ_RETENTION_DAYS must be at least 1 (days after a participant's last quiz day).")
+        raise ConfigError("QUIZ_RETENTION_DAYS must be at least 1 (days after the last quiz day).")
     if settings.get("QUIZ_MAIL_BACKEND") not in ("dev", "smtp"):
         raise ConfigError("QUIZ_MAIL_BACKEND must be 'smtp' or 'dev'.")

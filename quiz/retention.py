@@ -91,15 +91,14 @@ def plan(session: Session, now: datetime, days: int) -> RetentionPlan:
         campaign = session.get(Campaign, campaign_id)
         if campaign is None:
             continue
-        total = session.scalar(
-            select(func.count()).select_from(Question).where(Question.question_set_id == campaign.question_set_id)
-        )
+        questions = select(func.count()).select_from(Question)
+        total = session.scalar(questions.where(Question.question_set_id == campaign.question_set_id)) or 0
         today = now.astimezone(ZoneInfo(campaign.timezone)).date()
+        # A transient stand-in participant: last_quiz_day reads only the first quiz day.
         due = [
             d
             for d in first_days
-            # A transient stand-in: last_quiz_day reads only the first quiz day.
-            if personal_data_due(last_quiz_day(campaign, Participant(first_quiz_day=d), total or 0), today, days)
+            if personal_data_due(last_quiz_day(campaign, Participant(first_quiz_day=d), total), today, days)
         ]
         if due:
             result.due_days[campaign_id] = sorted(due)

@@ -101,10 +101,9 @@ def init_app(app: Flask) -> None:
         app.config["MAX_FORM_MEMORY_SIZE"] = MAX_BODY_BYTES
     # create_app makes the session cookie HttpOnly, SameSite=Lax and, when
     # the public address is https, Secure.
-    if app.config["SESSION_COOKIE_SECURE"]:
-        # The __Host- prefix makes browsers refuse the cookie unless it is
-        # Secure, host-only and for path /: no subdomain can plant one.
-        if app.config.get("SESSION_COOKIE_NAME") == "session":  # Flask's default
-            app.config["SESSION_COOKIE_NAME"] = "__Host-session"
+    # The __Host- prefix makes browsers refuse the cookie unless it is
+    # Secure, host-only and for path /: no subdomain can plant one.
+    if app.config["SESSION_COOKIE_SECURE"] and app.config.get("SESSION_COOKIE_NAME") == "session":
+        app.config["SESSION_COOKIE_NAME"] = "__Host-session"
     app.before_request(_body_limit)
     app.after_request(apply_headers)

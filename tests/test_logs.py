@@ -3,6 +3,7 @@ access log exactly as the Procfile runs it."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shlex
@@ -88,11 +89,14 @@ def _serve_and_request(port: int, env: dict, log, tmp_path: Path) -> None:
     )
     try:
         base = f"http://127.0.0.1:{port}"
-        for _ in range(100):
+        deadline = time.monotonic() + 30  # a loaded machine boots workers slowly
+        while True:
             try:
-                urllib.request.urlopen(base + "/privacy", timeout=1)
+                urllib.request.urlopen(base + "/privacy", timeout=1).close()
                 break
             except OSError:
+                assert server.poll() is None, "gunicorn exited at start; see its log"
+                assert time.monotonic() < deadline, "gunicorn did not answer within 30 s"
                 time.sleep(0.1)
         for path in (
             f"/a/{TOKEN}",
@@ -101,13 +105,12 @@ def _serve_and_request(port: int, env: dict, log, tmp_path: Path) -> None:
             "/privacy?email=piet@example.org",
             "/privacy?email=piet%40example.org",
         ):
-            try:
+            # A 400 for the made-up token is fine; the log line is what counts.
+            with contextlib.suppress(urllib.error.HTTPError):
                 urllib.request.urlopen(
                     urllib.request.Request(base + path, headers={"Referer": f"{base}/bevestig/{TOKEN}"}),
                     timeout=5,
-                )
-            except urllib.error.HTTPError:
-                pass  # a 400 for the made-up token is fine; the log line is what counts
+                ).close()
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=10)

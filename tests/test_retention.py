@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 
 from quiz import participants
 from quiz.mailer import transport_from_config
-from quiz.outbox import drain
 from quiz.models import Answer, Delivery, Participant
+from quiz.outbox import drain
 from quiz.retention import personal_data_due
 from tests.answer_factories import make_quiz
 from tests.conftest import at

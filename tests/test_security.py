@@ -28,13 +28,13 @@ def _rules() -> list[tuple[str, str]]:
             "QUIZ_MAIL_BACKEND": "dev",
         }
     )
+    adapter = app.url_map.bind("localhost")
     out = []
     for rule in app.url_map.iter_rules():
         values = {
-            arg: 1 if "int" in type(rule._converters[arg]).__name__.lower() else "x" for arg in rule.arguments
+            arg: 1 if "int" in rule.rule.split(arg)[0].rsplit("<", 1)[-1] else "x" for arg in rule.arguments
         }
-        path = re.sub(r"<[^>]+>", lambda m: str(values[m.group(0).strip("<>").split(":")[-1]]), rule.rule)
-        out.append((rule.endpoint, path))
+        out.append((rule.endpoint, adapter.build(rule.endpoint, values)))
     return sorted(out)
 
 
