@@ -6,6 +6,7 @@ command or scheduler tick), closed when the context ends.
 
 from __future__ import annotations
 
+import select
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -13,6 +14,7 @@ from typing import Any
 
 from flask import Flask, current_app, g
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -70,7 +72,37 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    # No pool_pre_ping: it costs a round trip to the server on every checkout,
+    # i.e. on every request. A connection the server has closed (restart,
+    # pg_terminate_backend, idle timeout) is found without one: the server
+    # says goodbye on the socket, so an idle pooled connection with something
+    # to read is dead and is replaced at checkout. A connection that died
+    # without a word fails its first statement; SQLAlchemy then invalidates
+    # the whole pool, so only that request fails. pool_recycle replaces
+    # connections before firewalls or poolers silently drop idle ones.
+    engine = create_engine(url, pool_recycle=POOL_RECYCLE_SECONDS)
+    event.listen(engine, "checkout", _drop_if_closed_by_server)
+    return engine
+
+
+POOL_RECYCLE_SECONDS = 1800
+
+
+def _drop_if_closed_by_server(dbapi_conn: Any, _record: Any, _proxy: Any) -> None:
+    """Checkout check without a round trip: an idle connection has nothing to
+    read, unless the server closed it or sent its termination notice."""
+    if getattr(dbapi_conn, "closed", False) or getattr(dbapi_conn, "broken", False):
+        raise DisconnectionError("connection closed")
+    fileno = getattr(dbapi_conn, "fileno", None)
+    if fileno is None:
+        return
+    try:
+        readable, _, _ = select.select([fileno()], [], [], 0)
+    except (OSError, ValueError) as exc:  # the socket itself is gone
+        raise DisconnectionError(str(exc)) from exc
+    if readable:
+        # SQLAlchemy closes it, opens a fresh one and runs this check again.
+        raise DisconnectionError("server closed the connection")
 
 
 class Database:
