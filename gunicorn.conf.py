@@ -19,12 +19,16 @@ bind = [os.environ.get("QUIZ_BIND") or f"127.0.0.1:{os.environ.get('PORT') or 50
 # processes than cores keep the cores busy while some of them wait.
 workers = int(os.environ.get("WEB_CONCURRENCY") or 2 * (os.cpu_count() or 1) + 1)
 
-# Plain synchronous workers: one request per process at a time. On the answer
-# path they measured faster than threaded workers with the same number of
-# processes (see docs/benchmarks.md, "Answering"): the request is short and
-# CPU-bound apart from its database round trips, and threads in one process
-# share one GIL. Slow clients are the reverse proxy's job, not gunicorn's.
-worker_class = "sync"
+# Threaded workers (gthread), a few threads each. Measured on the answer
+# path against sync workers with the same processes (docs/benchmarks.md,
+# "Answering"): about twice the confirmed answers per second, because a
+# gthread worker keeps HTTP connections alive while a sync worker closes
+# every connection after one response, and because a thread waiting for
+# PostgreSQL lets another thread of the same process use the core.
+worker_class = "gthread"
+threads = 4
+# Idle keep-alive connections are closed after this many seconds.
+keepalive = 5
 
 # A request that takes longer than this is stuck (the slowest page, the
 # organisers' dashboard at 100,000 participants, needs about a second).
