@@ -221,15 +221,18 @@ def procfile_web_command(app_target: str, port: int, env: dict) -> list[str]:
     """The Procfile's web command, expanded the way honcho/a shell would."""
     line = next(ln for ln in (ROOT / "Procfile").read_text().splitlines() if ln.startswith("web:"))
     command = line.split(":", 1)[1].strip().replace("wsgi:app", app_target)
-    env = {**env, "QUIZ_BIND": f"127.0.0.1:{port}"}
     expanded = subprocess.run(
         ["bash", "-c", f"echo {command}"], env=env, capture_output=True, text=True, check=True
     )
-    return shlex.split(expanded.stdout)
+    cmd = shlex.split(expanded.stdout)
+    # The production settings are gunicorn.conf.py; the benchmark measures exactly those.
+    assert "--config" in cmd and cmd[cmd.index("--config") + 1] == "gunicorn.conf.py", cmd
+    return cmd
 
 
 def start_server(app_target: str, env: dict, log: Path) -> tuple[subprocess.Popen, str]:
     port = free_port()
+    env = {**env, "QUIZ_BIND": f"127.0.0.1:{port}"}  # gunicorn.conf.py binds to it
     cmd = procfile_web_command(app_target, port, env)
     cmd[0] = str(ROOT / ".venv" / "bin" / cmd[0]) if cmd[0] == "gunicorn" else cmd[0]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
