@@ -5,7 +5,8 @@ Like answer links: GET shows a page with one button and changes nothing, so
 a mail scanner opening the link records nothing; only the POST records, and
 pressing twice keeps the first moment. Recording needs a confirmed answer to
 the question: the discussion rate is a share of the answers (quiz.stats).
-The signed token [participant, question] is the only credential.
+The signed token [participant, question] is the only credential; the abuse
+limits of the other token routes apply (quiz.limits).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from werkzeug.wrappers import Response
 from quiz import answering
 from quiz.db import get_session, utcnow
 from quiz.extensions import csrf
+from quiz.limits import bad_tokens_per_address, token_post_per_link
 from quiz.models import Answer, Participant
 from quiz.question_view import QuestionView, question_view
 from quiz.tokens import TokenExpired, TokenInvalid, read_token
@@ -76,6 +78,8 @@ def record_discussed(participant_id: int, question_id: int, now: datetime) -> An
 
 
 @bp.route("/besproken/<token>", methods=["GET", "POST"])
+@bad_tokens_per_address
+@token_post_per_link
 def discussed(token: str) -> Response:
     now = utcnow()
     try:
