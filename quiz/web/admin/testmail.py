@@ -7,8 +7,8 @@ Each is marked as a test ([TEST] in the subject, a banner in the body, an
 X-MeldcodeQuiz-Test header).
 
 The sequence is data: every kind in SEQUENCE whose templates exist in
-email_templates/ is sent, so follow-up, reminder and summary emails join the
-test as soon as their templates and context builders land.
+email_templates/ is sent. Reminders are not an email of their own: they are a
+block inside the next question email, so the question emails show them.
 """
 
 from __future__ import annotations
@@ -41,7 +41,6 @@ SEQUENCE: tuple[tuple[str, bool], ...] = (
     ("confirm", False),
     ("question", True),
     ("followup", True),
-    ("reminder", True),
     ("summary", False),
 )
 SUBJECT_PREFIX = "[TEST] "
