@@ -219,6 +219,12 @@ class Delivery(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     message_id: Mapped[str | None] = mapped_column(String(255))
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A delivery status notification that came back after the relay accepted
+    # the message (quiz.bounces): 'hard' or 'soft', its RFC 3463 status code
+    # (e.g. 5.1.1) and when it was processed.
+    bounce_type: Mapped[str | None] = mapped_column(String(10))
+    bounce_status: Mapped[str | None] = mapped_column(String(16))
+    bounced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     participant: Mapped[Participant] = relationship()
