@@ -64,5 +64,20 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
         app.register_blueprint(devmail.bp)
 
+    from quiz import metrics
+    from quiz.web import health
+
+    app.register_blueprint(health.bp)
+    metrics.init_app(app)
+    if app.config["QUIZ_PROXY_HOPS"] > 0:
+        # Trust X-Forwarded-For/-Proto/-Host from exactly this many proxies in
+        # front of us: the client address for the rate limits, https for HSTS
+        # and secure cookies. Never more than there are, or clients could
+        # forge their address.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["QUIZ_PROXY_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
+
     cli.init_app(app)
     return app

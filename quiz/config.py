@@ -53,6 +53,17 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "QUIZ_DEV_MAILBOX_DIR": (None, str),
     "QUIZ_PRIVACY_CONTACT": ("privacy@meldcodequiz.localhost", str),
     "QUIZ_RETENTION_DAYS": (90, int),
+    # Operations (docs/deploy.md).
+    "QUIZ_PROXY_HOPS": (0, int),
+    "QUIZ_SCHEDULER_PROCESSES": (1, int),
+    "QUIZ_LOG_FORMAT": (None, str),
+    "QUIZ_METRICS_TOKEN": (None, str),
+    "QUIZ_DKIM_KEY_FILE": (None, str),
+    "QUIZ_DKIM_SELECTOR": (None, str),
+    "QUIZ_DKIM_DOMAIN": (None, str),
+    "QUIZ_BOUNCE_ADDRESS": (None, str),
+    "QUIZ_IMAP_URL": (None, str),
+    "QUIZ_BOUNCE_FETCH_SECONDS": (300, int),
 }
 
 
@@ -84,6 +95,9 @@ def load_settings(
     if settings["QUIZ_SECRET_KEY"] is None and settings["QUIZ_ENV"] in ("development", "testing"):
         settings["QUIZ_SECRET_KEY"] = DEV_SECRET_KEY
     settings["QUIZ_BASE_URL"] = settings["QUIZ_BASE_URL"].rstrip("/")
+    if settings["QUIZ_LOG_FORMAT"] is None:
+        # One JSON object per line where a log collector reads them; plain text at a terminal.
+        settings["QUIZ_LOG_FORMAT"] = "json" if settings["QUIZ_ENV"] == "production" else "text"
     return settings
 
 

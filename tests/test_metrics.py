@@ -1,0 +1,110 @@
+"""Prometheus metrics at /metrics: off by default, bearer token, figures from the database."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from quiz.db import utcnow
+from quiz.models import Answer, Delivery
+from tests.answer_factories import make_quiz
+from tests.factories import make_participant
+
+TOKEN = "metrics-token-for-tests"
+
+
+def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    out = {}
+    for family in text_string_to_metric_families(text):
+        for s in family.samples:
+            out[(s.name, tuple(sorted(s.labels.items())))] = s.value
+    return out
+
+
+def test_metrics_do_not_exist_without_a_token(client):
+    assert client.get("/metrics").status_code == 404
+
+
+@pytest.fixture
+def metrics_client(app_config):
+    from quiz import create_app
+    from quiz.db import database
+
+    app = create_app({**app_config, "QUIZ_METRICS_TOKEN": TOKEN})
+    yield app, app.test_client()
+    database(app).dispose()
+
+
+@pytest.mark.parametrize("header", [None, "Bearer wrong", f"Basic {TOKEN}", f"Bearer {TOKEN}x"])
+def test_metrics_need_the_bearer_token(metrics_client, header):
+    _, client = metrics_client
+    response = client.get("/metrics", headers={"Authorization": header} if header else {})
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"] == "Bearer"
+    assert "quiz_" not in response.text
+
+
+def test_metrics_report_the_database_and_requests(metrics_client):
+    app, client = metrics_client
+    from quiz.db import session_scope
+
+    now = utcnow()
+    with session_scope(app) as session:
+        campaign, qs = make_quiz(session, now)
+        anna = make_participant(session, campaign, now, email="anna@example.org", status="active")
+        bob = make_participant(session, campaign, now, email="bob@example.org", status="bounced")
+        session.add_all(
+            [
+                Delivery(
+                    participant=anna,
+                    kind="question",
+                    day=1,
+                    due_at=now - timedelta(minutes=10),
+                    status="pending",
+                    created_at=now,
+                ),
+                Delivery(
+                    participant=anna,
+                    kind="confirm",
+                    day=0,
+                    due_at=now - timedelta(hours=1),
+                    status="sent",
+                    sent_at=now - timedelta(seconds=20),
+                    created_at=now,
+                ),
+                Delivery(
+                    participant=bob,
+                    kind="confirm",
+                    day=0,
+                    due_at=now - timedelta(hours=1),
+                    status="failed",
+                    bounce_type="hard",
+                    bounce_status="5.1.1",
+                    created_at=now,
+                ),
+            ]
+        )
+        session.flush()
+        question = qs.questions[0]
+        session.add(Answer(participant=anna, question=question, option=question.options[0], answered_at=now))
+        session.commit()
+
+    client.get("/healthz")
+    response = client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
+    assert response.status_code == 200
+    assert "anna" not in response.text and "example.org" not in response.text
+    got = samples(response.text)
+    assert got[("quiz_deliveries", (("kind", "question"), ("status", "pending")))] == 1
+    assert got[("quiz_deliveries", (("kind", "confirm"), ("status", "sent")))] == 1
+    assert got[("quiz_outbox_depth", ())] == 1
+    assert 590 <= got[("quiz_outbox_oldest_due_seconds", ())] <= 700
+    assert got[("quiz_messages_sent_total", ())] == 1
+    assert got[("quiz_messages_sent_last_minute", ())] == 1
+    assert got[("quiz_answers_total", ())] == 1
+    assert got[("quiz_participants", (("status", "active"),))] == 1
+    assert got[("quiz_participants", (("status", "bounced"),))] == 1
+    assert got[("quiz_bounces", (("type", "hard"),))] == 1
+    key = ("quiz_http_requests_total", (("endpoint", "health.healthz"), ("method", "GET"), ("status", "200")))
+    assert got[key] >= 1
