@@ -13,9 +13,9 @@ quiz_group = AppGroup("quiz", help="MeldcodeQuiz: database, campaigns, question 
 
 
 def init_app(app: Flask) -> None:
-    from quiz.cli import campaigns, database, engine, organisers, questions, retention
+    from quiz.cli import bounces, campaigns, check, database, engine, organisers, questions, retention
 
-    for module in (database, campaigns, questions, engine, organisers, retention):
+    for module in (database, campaigns, questions, engine, organisers, retention, check, bounces):
         module.register(quiz_group)
     app.cli.add_command(quiz_group)
 
