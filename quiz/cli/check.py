@@ -1,0 +1,29 @@
+"""`quiz check`: what is missing or unsafe before going live (quiz.checks)."""
+
+from __future__ import annotations
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from quiz.checks import Layout, check, web_workers
+
+
+def register(group: AppGroup) -> None:
+    @group.command("check")
+    @click.option("--strict", is_flag=True, help="Fail on warnings too.")
+    def check_cmd(strict: bool) -> None:
+        """List what is missing or unsafe for production; exit 1 on an error."""
+        cfg = current_app.config
+        layout = Layout(web_workers(), int(cfg["QUIZ_SCHEDULER_PROCESSES"]))
+        findings = check(cfg, layout)
+        click.echo(
+            f"Layout: {layout.web_workers} web worker(s) per server, {layout.schedulers} scheduler(s)."
+        )
+        for finding in findings:
+            click.echo(str(finding))
+        errors = sum(f.level == "error" for f in findings)
+        warnings = len(findings) - errors
+        click.echo(f"{errors} error(s), {warnings} warning(s).")
+        if errors or (strict and warnings):
+            raise SystemExit(1)
