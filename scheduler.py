@@ -1,10 +1,12 @@
 """The scheduler process: `python scheduler.py`.
 
-An APScheduler BlockingScheduler with three jobs: `plan` (every
+An APScheduler BlockingScheduler with up to four jobs: `plan` (every
 QUIZ_PLANNER_INTERVAL_SECONDS, default a minute) enqueues the deliveries that
 are due, `drain` (every QUIZ_SCHEDULER_INTERVAL_SECONDS) sends what the outbox
 holds over QUIZ_SMTP_CONNECTIONS connections, `retention` (daily at 03:30
-Amsterdam time) erases personal data past QUIZ_RETENTION_DAYS. All run once
+Amsterdam time) erases personal data past QUIZ_RETENTION_DAYS, and `bounces`
+(every QUIZ_BOUNCE_FETCH_SECONDS, when QUIZ_IMAP_URL is set) records the
+bounces that came back after the relay accepted a message. All run once
 right at start, so a restart or a missed tick catches up at once. The state of the quiz
 lives in the database, not in APScheduler: the job store is in memory.
 Several of these processes may run against PostgreSQL; the outbox's unique
@@ -27,6 +29,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 
 from quiz import create_app
+from quiz.checks import log_findings
 from quiz.db import utcnow
 from quiz.sender import plan_due, send_due
 
@@ -70,6 +73,19 @@ def retention(app: Flask) -> None:
         log.info("retention: erased=%d removed=%d", result.erase_count, result.remove_count)
 
 
+def bounces(app: Flask) -> None:
+    """Read the bounce mailbox (QUIZ_IMAP_URL) and record what bounced later."""
+    from quiz.bounce_mailbox import fetch
+
+    try:
+        report = fetch(app, utcnow())
+    except Exception:  # an IMAP outage must not stop the scheduler; the next run retries
+        log.exception("bounces: reading the mailbox failed")
+        return
+    if report.outcomes:
+        log.info("bounces: %s", report)
+
+
 def build_scheduler(app: Flask, stop: threading.Event) -> BlockingScheduler:
     scheduler = BlockingScheduler(timezone="UTC")
     common = {
@@ -103,6 +119,10 @@ def build_scheduler(app: Flask, stop: threading.Event) -> BlockingScheduler:
         misfire_grace_time=None,
         next_run_time=utcnow(),
     )
+    if app.config.get("QUIZ_IMAP_URL") and app.config.get("QUIZ_BOUNCE_ADDRESS"):
+        scheduler.add_job(
+            bounces, seconds=app.config["QUIZ_BOUNCE_FETCH_SECONDS"], args=(app,), id="bounces", **common
+        )
     return scheduler
 
 
@@ -112,6 +132,7 @@ def main() -> None:
     for noisy in ("apscheduler", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     app = create_app()
+    log_findings(app.config)
     stop = threading.Event()
     scheduler = build_scheduler(app, stop)
 

@@ -1,5 +1,8 @@
 """The WSGI entry point: `gunicorn wsgi:app`."""
 
 from quiz import create_app
+from quiz.checks import log_findings
 
 app = create_app()
+# In production, what `quiz check` would flag goes to the log once per worker.
+log_findings(app.config)

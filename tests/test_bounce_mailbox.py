@@ -216,3 +216,23 @@ def test_fetch_needs_its_settings(runner):
     result = runner.invoke(args=["quiz", "bounces", "fetch"])
     assert result.exit_code == 1
     assert "Set QUIZ_IMAP_URL and QUIZ_BOUNCE_ADDRESS first" in result.output
+
+
+def test_the_scheduler_reads_the_mailbox_when_configured(app, session, mailbox, anna):
+    import threading
+
+    import scheduler
+
+    assert "bounces" not in {job.id for job in scheduler.build_scheduler(app, threading.Event()).get_jobs()}
+    app.config.update(QUIZ_IMAP_URL=mailbox.url, QUIZ_BOUNCE_FETCH_SECONDS=120)
+    jobs = {job.id: job for job in scheduler.build_scheduler(app, threading.Event()).get_jobs()}
+    assert jobs["bounces"].trigger.interval == timedelta(seconds=120)
+
+    day1 = session.scalars(select(Delivery).order_by(Delivery.day)).first()
+    mailbox.deliver(dsn_bytes("postfix-hard.eml", day1.id))
+    scheduler.bounces(app)
+    session.expire_all()
+    assert session.get(Participant, anna.id).status == "bounced"
+    # An unreachable mailbox is logged, never raised: the scheduler keeps running.
+    app.config.update(QUIZ_IMAP_URL=f"imap://bounces:x@127.0.0.1:{free_port()}/INBOX")
+    scheduler.bounces(app)
