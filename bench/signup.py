@@ -45,8 +45,9 @@ REQUESTS = int(os.environ.get("BENCH_SIGNUPS", "200000"))
 DOCS = ROOT / "docs" / "benchmarks.md"
 START, END = "<!-- signup-bench:start -->", "<!-- signup-bench:end -->"
 
-# Each line of BENCH_LINKS is "<client address> <form body>"; the same
-# summary line as bench/answer.py's script, so its wrk() reads it.
+# Each line of BENCH_LINKS is "<client address> <form body>", used from line
+# BENCH_START on; the same summary line as bench/answer.py's script, so its
+# wrk() reads it.
 WRK_LUA = r"""
 local lines = {}
 for line in io.lines(os.getenv("BENCH_LINKS")) do lines[#lines + 1] = line end
@@ -59,8 +60,9 @@ end
 local n = 0
 local pause = tonumber(os.getenv("BENCH_DELAY_MS") or "0")
 local cookie = os.getenv("BENCH_COOKIE")
+local first = tonumber(os.getenv("BENCH_START") or "0")
 function request()
-  local i = (offset + n * stride) % #lines + 1
+  local i = (first + offset + n * stride) % #lines + 1
   n = n + 1
   local addr, body = lines[i]:match("(%S+) (%S+)")
   local headers = {["Content-Type"] = "application/x-www-form-urlencoded",
