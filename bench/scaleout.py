@@ -249,12 +249,13 @@ the count is made there, by Message-ID.
 Two schedulers ÷ one: **{two["rate"] / one["rate"]:.2f}×**. Every delivery arrived exactly
 once in both rounds: the claims (`FOR UPDATE SKIP LOCKED` with a lease) give
 each process disjoint rows, and the unique key keeps planning idempotent.
-On a machine with as many cores as processes the ratio approaches the
-number of schedulers until PostgreSQL or the relay is the limit; here
-everything (web, schedulers, PostgreSQL, wrk, the sink) shares
-{os.cpu_count()} cores, so the second scheduler mostly competes for the same
-CPU. tests/test_scheduler_processes.py proves the no-duplicate property for
-2 and 4 schedulers, and for SIGKILL mid-send, in the test suite.
+Here everything (web, schedulers, PostgreSQL, wrk, the sink) shares
+{os.cpu_count()} cores, and a scheduler is CPU-bound (building messages), so a
+second scheduler process can only gain where there are idle cores; with one
+scheduler per spare core the gain should grow until PostgreSQL or the relay
+is the limit (not measured on this machine).
+tests/test_scheduler_processes.py proves the no-duplicate property for 2
+and 4 schedulers, and for SIGKILL mid-send, in the test suite.
 {END}"""
     text = DOCS.read_text() if DOCS.exists() else "# Benchmarks\n"
     if START in text and END in text:
