@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test lint bench setup browser pango clean
+.PHONY: run test lint bench setup browser imap pango clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,15 @@ browser:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; \
 	fi
 
+# Debian's Dovecot for the bounce-mailbox tests: each test starts its own
+# server in a temporary directory on a free port, never the system service.
+imap:
+	@if [ ! -x /usr/sbin/dovecot ]; then \
+	  echo "Installing Debian's dovecot-imapd for the IMAP tests"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq dovecot-imapd >/dev/null; \
+	fi
+
 run: setup
 	$(BIN)/flask --app wsgi quiz init-db
 	$(BIN)/flask --app wsgi quiz questions import questions/meldcode.toml
@@ -46,7 +55,7 @@ run: setup
 lint: setup
 	$(BIN)/ruff check .
 
-test: setup browser lint tests/js/node_modules
+test: setup browser imap lint tests/js/node_modules
 	$(BIN)/pytest
 
 # axe-core for the accessibility checks, pinned by tests/js/package-lock.json.
@@ -62,7 +71,9 @@ bench: setup
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get install -y -qq wrk >/dev/null || { $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq wrk >/dev/null; }; \
 	fi
+	$(BIN)/python bench/header.py
 	$(BIN)/python bench/answer.py
+	$(BIN)/python bench/signup.py
 	@if [ ! -x /usr/sbin/smtp-sink ] && ! command -v smtp-sink >/dev/null; then \
 	  echo "Installing Debian's postfix for its smtp-sink (the benchmark's SMTP sink)"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
@@ -70,6 +81,8 @@ bench: setup
 	fi
 	$(BIN)/python bench/send.py
 	$(BIN)/python bench/dashboard.py
+	$(BIN)/python bench/scaleout.py
+	$(BIN)/python bench/dkim_cost.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache
