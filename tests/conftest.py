@@ -43,6 +43,7 @@ class SMTPHandler:
 
     messages: list[EmailMessage] = field(default_factory=list)
     envelopes: list[tuple[str, list[str]]] = field(default_factory=list)
+    raw: list[bytes] = field(default_factory=list)  # the bytes as sent, e.g. for DKIM checks
     refuse: dict[str, str] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -58,6 +59,7 @@ class SMTPHandler:
         with self.lock:
             self.messages.append(msg)  # type: ignore[arg-type]
             self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+            self.raw.append(envelope.content)
         return "250 Message accepted"
 
     def to(self, address: str) -> list[EmailMessage]:
@@ -67,6 +69,7 @@ class SMTPHandler:
         with self.lock:
             self.messages.clear()
             self.envelopes.clear()
+            self.raw.clear()
             self.refuse.clear()
 
 
