@@ -17,6 +17,7 @@ import os
 import runpy
 from collections.abc import Mapping
 from dataclasses import dataclass
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 
@@ -138,6 +139,13 @@ def _dkim(settings: Mapping[str, Any]) -> list[Finding]:
             found.append(Finding("error", name, "needed with QUIZ_DKIM_KEY_FILE."))
     if not os.access(key_file, os.R_OK):
         found.append(Finding("error", "QUIZ_DKIM_KEY_FILE", f"{key_file} cannot be read."))
+    from_domain = parseaddr(str(settings.get("QUIZ_MAIL_FROM") or ""))[1].rpartition("@")[2].lower()
+    domain = str(settings.get("QUIZ_DKIM_DOMAIN") or "").lower()
+    if domain and from_domain and from_domain != domain and not from_domain.endswith("." + domain):
+        # DMARC passes on DKIM only when the signing domain is (a parent of) the From domain.
+        found.append(
+            Finding("warning", "QUIZ_DKIM_DOMAIN", f"{domain} does not match the From domain {from_domain}.")
+        )
     return found
 
 

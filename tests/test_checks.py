@@ -22,6 +22,7 @@ GOOD = {
     "QUIZ_IMAP_URL": "imaps://bounces:pw@imap.meldcodequiz.nl/INBOX",
     "QUIZ_PROXY_HOPS": 1,
     "QUIZ_METRICS_TOKEN": None,
+    "QUIZ_MAIL_FROM": "MeldcodeQuiz <quiz@mail.meldcodequiz.nl>",
 }
 SCALED = Layout(web_workers=5, schedulers=2)
 
@@ -59,6 +60,7 @@ def test_a_complete_production_setup_has_no_findings(good):
         ({"QUIZ_DKIM_KEY_FILE": None}, SCALED, ("warning", "QUIZ_DKIM_KEY_FILE")),
         ({"QUIZ_DKIM_KEY_FILE": "/nonexistent/dkim.pem"}, SCALED, ("error", "QUIZ_DKIM_KEY_FILE")),
         ({"QUIZ_DKIM_SELECTOR": None}, SCALED, ("error", "QUIZ_DKIM_SELECTOR")),
+        ({"QUIZ_DKIM_DOMAIN": "other.nl"}, SCALED, ("warning", "QUIZ_DKIM_DOMAIN")),
         ({"QUIZ_IMAP_URL": None}, SCALED, ("warning", "QUIZ_IMAP_URL")),
         ({"QUIZ_IMAP_URL": "imap://u:p@imap/INBOX"}, SCALED, ("error", "QUIZ_IMAP_URL")),
         ({"QUIZ_BOUNCE_ADDRESS": None, "QUIZ_IMAP_URL": None}, SCALED, ("warning", "QUIZ_BOUNCE_ADDRESS")),
