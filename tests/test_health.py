@@ -107,3 +107,37 @@ def test_production_defaults_to_json_logs():
 
     assert load_settings({"QUIZ_ENV": "production"}, env_file=None)["QUIZ_LOG_FORMAT"] == "json"
     assert load_settings({}, env_file=None)["QUIZ_LOG_FORMAT"] == "text"
+
+
+def test_gunicorn_in_production_writes_one_json_object_per_line(db_url, tmp_path):
+    """The Procfile's web command with QUIZ_ENV=production: access log, error
+    log and the start-up check all as JSON lines, without tokens."""
+    import os
+    import sys
+    from pathlib import Path
+
+    from tests.conftest import free_port
+    from tests.test_logs import TOKEN, _serve_and_request
+
+    port = free_port()
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+        "QUIZ_ENV": "production",
+        "QUIZ_SECRET_KEY": "a-test-secret-for-the-json-log-that-is-long-enough",
+        "QUIZ_DATABASE_URL": db_url,
+        "QUIZ_BASE_URL": f"http://127.0.0.1:{port}",  # http: the start-up check complains
+        "QUIZ_MAIL_BACKEND": "smtp",
+        "WEB_CONCURRENCY": "1",
+        "PORT": str(port),
+    }
+    log_path = tmp_path / "web.log"
+    with log_path.open("w") as log:
+        _serve_and_request(port, env, log, tmp_path)
+    lines = [line for line in log_path.read_text().splitlines() if line.strip()]
+    events = [json.loads(line) for line in lines]  # fails on any line that is not one JSON object
+    messages = [e["msg"] for e in events]
+    assert any("GET /a/<token> HTTP/1.1" in m for m in messages)
+    assert any(m.startswith("quiz check: ERROR   QUIZ_BASE_URL") for m in messages)
+    assert {"ts", "level", "logger", "msg", "pid"} <= set(events[0])
+    assert TOKEN not in log_path.read_text()
