@@ -108,3 +108,65 @@ def test_metrics_report_the_database_and_requests(metrics_client):
     assert got[("quiz_bounces", (("type", "hard"),))] == 1
     key = ("quiz_http_requests_total", (("endpoint", "health.healthz"), ("method", "GET"), ("status", "200")))
     assert got[key] >= 1
+
+
+def test_gunicorn_workers_report_together_in_multiprocess_mode(db_url, tmp_path):
+    """The Procfile's web command with two workers and PROMETHEUS_MULTIPROC_DIR:
+    /metrics from whichever worker answers counts the requests of both."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+    from pathlib import Path
+
+    from tests.conftest import free_port
+    from tests.test_logs import _procfile_web_command
+
+    root = Path(__file__).resolve().parent.parent
+    port = free_port()
+    metrics_dir = tmp_path / "metrics"
+    metrics_dir.mkdir()
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+        "PYTHONPATH": str(root),
+        "QUIZ_ENV": "testing",
+        "QUIZ_SECRET_KEY": "a-test-secret",
+        "QUIZ_DATABASE_URL": db_url,
+        "QUIZ_MAIL_BACKEND": "smtp",
+        "QUIZ_METRICS_TOKEN": TOKEN,
+        "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+        "WEB_CONCURRENCY": "2",
+        "PORT": str(port),
+    }
+    base = f"http://127.0.0.1:{port}"
+    with (tmp_path / "web.log").open("w") as log:
+        server = subprocess.Popen(_procfile_web_command(port), cwd=root, env=env, stdout=log, stderr=log)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(base + "/healthz", timeout=1).close()
+                break
+            except OSError:
+                assert server.poll() is None and time.monotonic() < deadline, "gunicorn did not start"
+                time.sleep(0.1)
+        for _ in range(39):  # 40 with the one above, spread over both workers
+            urllib.request.urlopen(base + "/healthz", timeout=5).close()
+        request = urllib.request.Request(base + "/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
+        seen = set()
+        for _ in range(6):
+            with urllib.request.urlopen(request, timeout=5) as response:
+                got = samples(response.read().decode())
+            key = (
+                "quiz_http_requests_total",
+                (("endpoint", "health.healthz"), ("method", "GET"), ("status", "200")),
+            )
+            seen.add(got[key])
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=20)
+    assert seen == {40.0}  # the same total from every worker
+    assert len(list(metrics_dir.glob("counter_*.db"))) == 2  # and both workers counted
