@@ -125,6 +125,8 @@ def apply(session: Session, retention_plan: RetentionPlan, now: datetime) -> tup
 def run(session: Session, now: datetime, days: int, dry_run: bool = False) -> RetentionPlan:
     """Plan and (unless `dry_run`) apply; the plan's counts say what was (or would be) done."""
     retention_plan = plan(session, now, days)
-    if not dry_run:
+    # Nothing due (most days): no write at all, so the daily run never holds
+    # a write lock next to the sender on SQLite.
+    if not dry_run and (retention_plan.erase_count or retention_plan.remove_count):
         retention_plan.erase_count, retention_plan.remove_count = apply(session, retention_plan, now)
     return retention_plan
