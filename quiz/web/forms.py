@@ -11,6 +11,17 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from quiz.models import SECTORS
 
 
+def one_line(value: str | None) -> str | None:
+    """What the form keeps of a text field: control characters dropped (a NUL
+    cannot even be stored in PostgreSQL), whitespace collapsed, so a name
+    with line breaks becomes one line. Runs before the validators, so
+    "required" and the length limits apply to what will be stored."""
+    if value is None:
+        return None
+    value = "".join(ch for ch in value if ch.isprintable() or ch.isspace())
+    return " ".join(value.split())
+
+
 class SignupForm(FlaskForm):
     email = EmailField(
         "E-mailadres",
@@ -21,10 +32,12 @@ class SignupForm(FlaskForm):
     )
     name = StringField(
         "Naam (niet verplicht)",
+        filters=[one_line],
         validators=[Optional(), Length(max=100, message="Gebruik hooguit 100 tekens.")],
     )
     organisation = StringField(
         "Organisatie",
+        filters=[one_line],
         validators=[
             DataRequired("Vul de naam van je organisatie in."),
             Length(max=150, message="Gebruik hooguit 150 tekens."),
@@ -41,6 +54,7 @@ class SignupForm(FlaskForm):
     )
     role = StringField(
         "Functie (niet verplicht)",
+        filters=[one_line],
         validators=[Optional(), Length(max=100, message="Gebruik hooguit 100 tekens.")],
     )
     consent = BooleanField(

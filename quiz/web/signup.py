@@ -13,15 +13,14 @@ from quiz.limits import bad_tokens_per_address, signup_per_address, signup_per_e
 from quiz.models import Campaign, Participant
 from quiz.planner import send_slot
 from quiz.tokens import TokenExpired, TokenInvalid, read_token
-from quiz.web.forms import ConfirmForm, SignupForm
+from quiz.web.forms import ConfirmForm, SignupForm, one_line
 
 bp = Blueprint("signup", __name__)
 
 
 def _clean(value: str | None) -> str | None:
-    """Trim and collapse whitespace (names with line breaks become one line)."""
-    value = " ".join((value or "").split())
-    return value or None
+    """The form's one-line text (see forms.one_line), None when empty."""
+    return one_line(value) or None
 
 
 def _signup_page(campaign: Campaign | None) -> str | Response:
