@@ -14,6 +14,7 @@ from flask import current_app
 
 from quiz.mailer import RenderedEmail
 from quiz.models import Delivery, Question
+from quiz.stencil import personal
 from quiz.tokens import make_token
 from quiz.urls import external_url
 
@@ -117,12 +118,41 @@ def question_context(delivery: Delivery, now: datetime) -> dict[str, Any]:
     ctx = base_context(delivery)
     ctx["q"] = view
     ctx["options"] = _question_options(
-        view, lambda oid: external_url("answers.answer", token=answer_token(pid, view.id, oid))
+        view, lambda oid: personal(token_url("answers.answer", answer_token(pid, view.id, oid)))
     )
-    ctx["manage_url"] = external_url("account.my_quiz", token=manage_token(pid))
+    ctx["manage_url"] = personal(token_url("account.my_quiz", manage_token(pid)))
     # "Nog niet beantwoord": earlier open questions, inside this email (issue 6).
     ctx["reminders"] = reminders(object_session(delivery), delivery, ctx["manage_url"])
+    # What differs per participant, so the sender's StencilRenderer can inline
+    # the CSS once per question instead of once per message (quiz/stencil.py).
+    ctx["greeting_name"] = personal(ctx["greeting_name"])
+    ctx["unsubscribe_url"] = personal(ctx.get("unsubscribe_url"))
+    for item in ctx["reminders"]:
+        item["url"] = personal(item["url"])
     return ctx
+
+
+_URL_SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.")
+
+
+def token_url(endpoint: str, token: str) -> str:
+    """`external_url(endpoint, token=token)` without building a route per link.
+
+    Building a URL costs about as much as signing its token, and a question
+    email has six of them. The route is built once per endpoint with a marker
+    and the token put in its place; signed tokens are URL-safe (base64url and
+    dots), so the router would not quote anything. Anything else goes the
+    long way.
+    """
+    if not token or not _URL_SAFE.issuperset(token):
+        return external_url(endpoint, token=token)
+    cache: dict[str, tuple[str, str]] = current_app.extensions.setdefault("quiz_token_urls", {})
+    parts = cache.get(endpoint)
+    if parts is None:
+        marker = "QZTOKENMARKER"
+        prefix, _, suffix = external_url(endpoint, token=marker).partition(marker)
+        parts = cache[endpoint] = (prefix, suffix)
+    return f"{parts[0]}{token}{parts[1]}"
 
 
 def render_question_preview(question: Question, now: datetime) -> RenderedEmail:

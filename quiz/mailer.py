@@ -61,14 +61,33 @@ class RenderedEmail:
     html: str
 
 
-def render_email(kind: str, context: Mapping[str, Any]) -> RenderedEmail:
-    """Render the three templates of `kind` with `context`."""
-    env = template_env()
+def render_email(kind: str, context: Mapping[str, Any], directory: str = str(TEMPLATE_DIR)) -> RenderedEmail:
+    """Render the three templates of `kind` with `context`.
+
+    quiz.stencil.StencilRenderer gives the same result faster for mass mailings."""
+    subject, text = render_text_parts(kind, context, directory)
+    return RenderedEmail(subject, text, inline_css(render_html(kind, context, directory)))
+
+
+def render_text_parts(
+    kind: str, context: Mapping[str, Any], directory: str = str(TEMPLATE_DIR)
+) -> tuple[str, str]:
+    """Subject and plain-text body of `kind`."""
+    env = template_env(directory)
     subject = env.get_template(f"{kind}.subject.txt").render(context)
     text = env.get_template(f"{kind}.txt").render(context)
-    html = _inliner.inline(env.get_template(f"{kind}.html").render(context))
     # A subject is one line whatever the template or the data says.
-    return RenderedEmail(" ".join(subject.split()), text, html)
+    return " ".join(subject.split()), text
+
+
+def render_html(kind: str, context: Mapping[str, Any], directory: str = str(TEMPLATE_DIR)) -> str:
+    """The HTML body of `kind`, before its CSS is inlined."""
+    return template_env(directory).get_template(f"{kind}.html").render(context)
+
+
+def inline_css(html: str) -> str:
+    """Move the <style> rules into style attributes (mail clients drop <style> blocks)."""
+    return _inliner.inline(html)
 
 
 def clean_header_text(value: str | None) -> str:

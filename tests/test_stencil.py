@@ -1,0 +1,113 @@
+"""The sender's StencilRenderer gives byte for byte what rendering every
+message in full gives, whatever the participant's name, and falls back to the
+full rendering when a template does more with a personal value than print it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from quiz.emails import context_for
+from quiz.mailer import TEMPLATE_DIR, render_email
+from quiz.models import Delivery
+from quiz.outbox import enqueue
+from quiz.stencil import StencilRenderer, is_plain
+from tests.answer_factories import make_players, make_quiz
+from tests.conftest import at
+
+MONDAY = at("2026-11-16 07:30")
+
+HOSTILE_NAMES = [
+    "Sanne de Vries",
+    "Sanne  de   Vries",  # runs of spaces
+    " Sanne ",
+    "O'Brien",
+    "Zoë-Lynn d'Hondt",
+    'Jan "de Baas" Jansen',
+    "Ann & Bob",
+    "<script>alert(1)</script>",
+    "</p><h1>Gratis</h1>",
+    "&amp; &lt;b&gt;",
+    "a\u00a0b",  # no-break space: css_inline writes it back as &nbsp;
+    "tab\tname",
+    "new\nline",
+    "cr\rname",
+    "nul\x00name",
+    "\u202eevil",  # right-to-left override
+    "🙂 emoji",
+    "x=3D y",  # looks like quoted-printable
+    "{{ 7*7 }}",
+    "qzslot0n0z",  # looks like a placeholder
+    "A" * 300,
+    "",
+]
+
+
+@pytest.fixture
+def deliveries(app, session):
+    """Question 1 for one participant per hostile name (and one without a name)."""
+    campaign, qs = make_quiz(session, MONDAY)
+    players = make_players(session, campaign, MONDAY, len(HOSTILE_NAMES) + 1)
+    for player, name in zip(players, [*HOSTILE_NAMES, None], strict=True):
+        player.name = name
+        enqueue(
+            session,
+            participant_id=player.id,
+            kind="question",
+            day=1,
+            question_id=qs.questions[0].id,
+            due_at=MONDAY,
+            now=MONDAY,
+        )
+    session.commit()
+    return session.scalars(select(Delivery).order_by(Delivery.id)).all()
+
+
+def test_same_bytes_as_full_rendering_for_hostile_names(app, deliveries):
+    renderer = StencilRenderer()
+    with app.app_context():
+        # Twice over: the first round fills the cache, the second uses it.
+        for _ in range(2):
+            for delivery in deliveries:
+                context = context_for(delivery, MONDAY)
+                assert renderer.render("question", context) == render_email("question", context), (
+                    delivery.participant.name
+                )
+    plain = sum(1 for d in deliveries if is_plain(d.participant.name or "deelnemer"))
+    # The fast path was really taken for every plain name in the second round.
+    assert renderer.hits >= plain and plain >= 8
+    assert renderer.full >= 2 * (len(deliveries) - plain)
+
+
+def _template_dir(tmp_path: Path, greeting: str) -> str:
+    """The shipped templates, with another greeting line in the HTML part."""
+    for source in TEMPLATE_DIR.iterdir():
+        (tmp_path / source.name).write_text(source.read_text())
+    html = tmp_path / "question.html"
+    html.write_text(html.read_text().replace("<p>Hallo {{ greeting_name }},</p>", greeting))
+    assert greeting in html.read_text()
+    return str(tmp_path)
+
+
+@pytest.mark.parametrize(
+    "greeting",
+    [
+        "<p>Hallo {{ greeting_name|upper }},</p>",
+        "<p>Hallo {{ greeting_name|trim }},</p>",
+        "<p>Hallo {{ greeting_name|truncate(12) }},</p>",
+        "<p>{% if greeting_name == 'deelnemer' %}Hallo!{% else %}Hallo {{ greeting_name }},{% endif %}</p>",
+        "<p>Hallo {{ greeting_name }} ({{ greeting_name|length }}),</p>",
+        "<p>Hallo {{ greeting_name[0] }},</p>",
+    ],
+)
+def test_a_template_that_changes_a_personal_value_is_rendered_in_full(app, deliveries, tmp_path, greeting):
+    directory = _template_dir(tmp_path, greeting)
+    renderer = StencilRenderer(directory)
+    with app.app_context():
+        for _ in range(2):
+            for delivery in deliveries[:3]:
+                context = context_for(delivery, MONDAY)
+                assert renderer.render("question", context) == render_email("question", context, directory)
+    assert renderer.hits == 0
