@@ -17,6 +17,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import smtplib
 import socket
 import subprocess
@@ -279,7 +280,8 @@ def start_sink(kind: str, port: int) -> subprocess.Popen:
         args = [binary]
         if os.geteuid() == 0:
             args += ["-u", "nobody"]  # smtp-sink refuses to run as root otherwise
-        proc = subprocess.Popen([*args, f"127.0.0.1:{port}", "1000"])
+        # smtp-sink forks when it drops privileges: own session, so stop_sink ends both
+        proc = subprocess.Popen([*args, f"127.0.0.1:{port}", "1000"], start_new_session=True)
     else:
         code = (
             "import asyncio, sys\n"
@@ -290,9 +292,14 @@ def start_sink(kind: str, port: int) -> subprocess.Popen:
             f"c = Controller(H(), hostname='127.0.0.1', port={port}); c.start()\n"
             "import signal; signal.sigwait({signal.SIGTERM, signal.SIGINT}); c.stop()\n"
         )
-        proc = subprocess.Popen([sys.executable, "-c", code])
+        proc = subprocess.Popen([sys.executable, "-c", code], start_new_session=True)
     wait_for_port(port)
     return proc
+
+
+def stop_sink(proc: subprocess.Popen) -> None:
+    os.killpg(proc.pid, signal.SIGTERM)
+    proc.wait()
 
 
 def main() -> None:
@@ -328,8 +335,7 @@ def main() -> None:
             result = run_sender(args.url, port, args.connections)
             limit = transport_limit(port, args.n, args.connections, sample)
         finally:
-            proc.terminate()
-            proc.wait()
+            stop_sink(proc)
         rate = result["sent"] / result["seconds"]
         print(
             f"{sink}: sent {result['sent']:,} (failed {result['failed']}, deferred {result['deferred']}) "
