@@ -9,7 +9,7 @@ import uuid
 import pytest
 from sqlalchemy import func, select
 
-from quiz.db import session_scope, utcnow
+from quiz.db import database, session_scope, utcnow
 from quiz.models import Delivery, Participant
 from tests.admin_factories import AdminClient, make_organiser
 from tests.answer_factories import links, make_players, make_quiz, send_question
@@ -184,7 +184,10 @@ def test_limits_live_in_redis(redis_app):
     assert not any("redis@example.org" in key or "@" in key for key in keys)
     # A second web process (a new app on the same Redis) sees the same counts.
     second = create_second_app(app)
-    assert_dutch_429(sign_up(second.test_client(), email="redis@example.org"))
+    try:
+        assert_dutch_429(sign_up(second.test_client(), email="redis@example.org"))
+    finally:
+        database(second).dispose()
 
 
 def create_second_app(app):

@@ -89,16 +89,19 @@ def test_the_campaigns_end_date_counts_when_set(runner, session, quiz):
 
 def test_the_setting_changes_the_period(app_config, session):
     from quiz import create_app
-    from quiz.db import session_scope
+    from quiz.db import database, session_scope
     from quiz.retention import run
 
     app = create_app({**app_config, "QUIZ_RETENTION_DAYS": 30})
     assert app.config["QUIZ_RETENTION_DAYS"] == 30
-    with app.app_context(), session_scope(app) as s:
-        campaign, _ = make_quiz(s, MONDAY)
-        make_participant(s, campaign, MONDAY)
-        assert run(s, at("2026-12-20 12:00"), 30, dry_run=True).erase_count == 0
-        assert run(s, at("2026-12-21 12:00"), 30, dry_run=True).erase_count == 1
+    try:
+        with app.app_context(), session_scope(app) as s:
+            campaign, _ = make_quiz(s, MONDAY)
+            make_participant(s, campaign, MONDAY)
+            assert run(s, at("2026-12-20 12:00"), 30, dry_run=True).erase_count == 0
+            assert run(s, at("2026-12-21 12:00"), 30, dry_run=True).erase_count == 1
+    finally:
+        database(app).dispose()
 
 
 def test_unconfirmed_signups_are_removed_after_7_days(app, runner, session, smtp):

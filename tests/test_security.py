@@ -8,12 +8,30 @@ from pathlib import Path
 
 import pytest
 
-from quiz import create_app
+from quiz import create_app as _create_app
 from quiz.answering import manage_token
+from quiz.db import database
 from quiz.security import FRAMED_ENDPOINTS
 from tests.admin_factories import AdminClient, make_organiser
 from tests.answer_factories import make_players, make_quiz
 from tests.conftest import at
+
+_APPS: list = []
+
+
+def create_app(config):
+    """create_app, remembering the app so its engine is closed after the test."""
+    app = _create_app(config)
+    _APPS.append(app)
+    return app
+
+
+@pytest.fixture(autouse=True)
+def _dispose_apps():
+    yield
+    while _APPS:
+        database(_APPS.pop()).dispose()
+
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "quiz" / "templates"
 
