@@ -19,14 +19,16 @@ bind = [os.environ.get("QUIZ_BIND") or f"127.0.0.1:{os.environ.get('PORT') or 50
 # processes than cores keep the cores busy while some of them wait.
 workers = int(os.environ.get("WEB_CONCURRENCY") or 2 * (os.cpu_count() or 1) + 1)
 
-# Threaded workers (gthread), a few threads each. Measured on the answer
-# path against sync workers with the same processes (docs/benchmarks.md,
-# "Answering"): about twice the confirmed answers per second, because a
-# gthread worker keeps HTTP connections alive while a sync worker closes
-# every connection after one response, and because a thread waiting for
-# PostgreSQL lets another thread of the same process use the core.
+# Threaded workers (gthread), two threads each. Measured on the answer path
+# (bench/answer.py, same run, load average 5-6 from other work on the
+# machine): sync 463 answers/s with p99 50.8 ms at half that rate; gthread
+# with 4 threads 442/s, 46.7 ms; gthread with 2 threads 436/s, 31.6 ms. An
+# earlier pair of runs at a higher load gave gthread about twice the sync
+# rate (keep-alive; a thread waiting for PostgreSQL lets the other one use
+# the core). Two threads keep most of that without the tail latency of more
+# threads contending for one GIL. See docs/benchmarks.md, "Answering".
 worker_class = "gthread"
-threads = 4
+threads = 2
 # Idle keep-alive connections are closed after this many seconds.
 keepalive = 5
 

@@ -218,6 +218,9 @@ def run_sender(url: str, port: int, connections: int) -> dict:
     out = json.loads(proc.stdout.read().strip().splitlines()[-1])
     out["wall_seconds"] = wall
     out["peak_rss_mb"] = usage.ru_maxrss / 1024
+    # CPU time does not depend on what else runs on the machine: the figure
+    # to compare between runs when the load average differs.
+    out["cpu_seconds"] = usage.ru_utime + usage.ru_stime
     out["exit"] = status
     return out
 
@@ -341,8 +344,9 @@ def main() -> None:
             f"{sink}: sent {result['sent']:,} (failed {result['failed']}, deferred {result['deferred']}) "
             f"in {result['seconds']:.1f} s = {rate:,.0f} msg/s "
             f"(process wall {result['wall_seconds']:.1f} s); "
-            f"sender peak RSS {result['peak_rss_mb']:.0f} MB; transport limit {limit:,.0f} msg/s; "
-            f"ratio {rate / limit:.2f}"
+            f"sender peak RSS {result['peak_rss_mb']:.0f} MB; "
+            f"sender CPU {result['cpu_seconds'] / max(result['sent'], 1) * 1e6:.0f} µs/msg (incl. start-up); "
+            f"transport limit {limit:,.0f} msg/s; ratio {rate / limit:.2f}; load {os.getloadavg()[0]:.1f}"
         )
         if result["errors"]:
             print("  errors:", result["errors"])
