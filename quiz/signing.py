@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Mapping
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -98,11 +99,20 @@ class DKIMSigner:
 
 
 def signer_from_config(cfg: Mapping[str, Any]) -> DKIMSigner | None:
-    """A signer when QUIZ_DKIM_KEY_FILE is set (with selector and domain), else None."""
+    """A signer when QUIZ_DKIM_KEY_FILE is set (with selector and domain), else None.
+
+    One per process and key: the key file is read and parsed once, not on
+    every scheduler tick. A new key takes effect when the scheduler restarts.
+    """
     key_file = cfg.get("QUIZ_DKIM_KEY_FILE")
     if not key_file:
         return None
     selector, domain = cfg.get("QUIZ_DKIM_SELECTOR"), cfg.get("QUIZ_DKIM_DOMAIN")
     if not selector or not domain:
         raise ValueError("QUIZ_DKIM_KEY_FILE needs QUIZ_DKIM_SELECTOR and QUIZ_DKIM_DOMAIN")
+    return _signer(str(key_file), selector, domain)
+
+
+@lru_cache(maxsize=4)
+def _signer(key_file: str, selector: str, domain: str) -> DKIMSigner:
     return DKIMSigner(key_file, selector, domain)
