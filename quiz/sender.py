@@ -37,6 +37,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from quiz import outbox
+from quiz.bounces import verp_address
 from quiz.db import session_scope
 from quiz.mailer import (
     Envelope,
@@ -47,6 +48,7 @@ from quiz.mailer import (
     transport_from_config,
 )
 from quiz.models import Delivery, Participant
+from quiz.signing import DKIMSigner, signer_from_config
 from quiz.stencil import StencilRenderer
 
 log = logging.getLogger(__name__)
@@ -109,6 +111,11 @@ class SendSettings:
     mail_from: str
     envelope_from: str
     domain: str
+    # Per-delivery signed envelope sender (quiz.bounces), when QUIZ_BOUNCE_ADDRESS is set.
+    bounce_address: str | None = None
+    verp_key: str = ""
+    # DKIM (quiz.signing), when QUIZ_DKIM_KEY_FILE is set; None keeps it off the send path.
+    signer: DKIMSigner | None = field(default=None, compare=False)
 
     @classmethod
     def from_config(cls, cfg: Mapping[str, Any]) -> SendSettings:
@@ -121,6 +128,11 @@ class SendSettings:
             mail_from=mail_from,
             envelope_from=parseaddr(mail_from)[1],
             domain=mail_domain(mail_from),
+            bounce_address=cfg.get("QUIZ_BOUNCE_ADDRESS") or None,
+            verp_key=cfg["QUIZ_SECRET_KEY"],
+            # Raises on an unusable key before anything is claimed: no message
+            # goes out unsigned by accident, none is failed for our mistake.
+            signer=signer_from_config(cfg),
         )
 
 
@@ -212,6 +224,8 @@ class _Worker:
             rendered = STENCILS.render(delivery.kind, context)
             envelope = Envelope(participant.email, participant.name, message_id, context.get("headers", {}))
             data = build_message(rendered, envelope, self.settings.mail_from, now)
+            if self.settings.signer is not None:
+                data = self.settings.signer.sign(data)  # the final bytes: every header is set
         except Exception as exc:  # a template or data bug must not block the outbox
             log.exception("rendering delivery %s failed", delivery.id)
             self._flush()
@@ -219,8 +233,11 @@ class _Worker:
             self.session.commit()
             self.report.count("failed", error=f"delivery {delivery.id}: render error: {exc}")
             return
+        envelope_from = self.settings.envelope_from
+        if self.settings.bounce_address:
+            envelope_from = verp_address(delivery.id, self.settings.bounce_address, self.settings.verp_key)
         try:
-            self.transport.send(self.settings.envelope_from, participant.email, data)
+            self.transport.send(envelope_from, participant.email, data)
         except SendError as exc:
             self._record_refusal(delivery, exc)
             if exc.relay_unusable:
