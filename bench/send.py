@@ -218,8 +218,8 @@ def run_sender(url: str, port: int, connections: int) -> dict:
     out = json.loads(proc.stdout.read().strip().splitlines()[-1])
     out["wall_seconds"] = wall
     out["peak_rss_mb"] = usage.ru_maxrss / 1024
-    # CPU time does not depend on what else runs on the machine: the figure
-    # to compare between runs when the load average differs.
+    # CPU time per message says whether the sender is CPU-bound (compare it
+    # with the wall time). On shared cores it still moves with the load.
     out["cpu_seconds"] = usage.ru_utime + usage.ru_stime
     out["exit"] = status
     return out
