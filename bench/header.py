@@ -60,9 +60,11 @@ def os_name() -> str:
 def main() -> None:
     now = datetime.now(UTC)
     section = f"""{START}
-Last `make bench`: **{now:%Y-%m-%d %H:%M} UTC** on {cpu_model()}, {os.cpu_count()} cores,
-{memory_gb()}, {os_name()} (Linux {platform.release()}), Python {platform.python_version()},
-{postgres_version()}; load average {os.getloadavg()[0]:.1f} at the start.
+Machine: {cpu_model()}, {os.cpu_count()} cores, {memory_gb()}, {os_name()}
+(Linux {platform.release()}), Python {platform.python_version()}, {postgres_version()};
+described **{now:%Y-%m-%d %H:%M} UTC**, load average {os.getloadavg()[0]:.1f}. `make bench` writes
+this header first and then runs every benchmark, each of which rewrites its
+own section below with its own date and load average.
 
 Every benchmark below measures its baseline in the same run and on the same
 machine, and reports the ratio to it:
