@@ -34,13 +34,13 @@ HOSTILE_NAMES = [
     "tab\tname",
     "new\nline",
     "cr\rname",
-    "nul\x00name",
+    "bell\x07name",  # a control character (PostgreSQL refuses NUL itself)
     "\u202eevil",  # right-to-left override
     "🙂 emoji",
     "x=3D y",  # looks like quoted-printable
     "{{ 7*7 }}",
     "qzslot0n0z",  # looks like a placeholder
-    "A" * 300,
+    "A" * 200,  # the longest name the column holds
     "",
 ]
 
