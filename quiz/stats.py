@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from flask import current_app
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from quiz.models import Answer, LinkHit, Participant
+
+T = TypeVar("T")
 
 # Below this many answers the bars stay hidden: with a handful of colleagues
 # in a campaign, a bar of 1 could point at one person.
@@ -59,24 +63,36 @@ def answer_distribution(session: Session, campaign_id: int, question_id: int) ->
     return Distribution(counts, sum(counts.values()))
 
 
-class _Cache:
+class _RecentCache:
+    """Per-process results keyed by (campaign, question), each with the
+    monotonic time it was computed."""
+
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.items: dict[tuple[int, int], tuple[float, Distribution]] = {}
+        self.items: dict[tuple[int, int], tuple[float, Any]] = {}
+
+
+def _recent(name: str, max_age: float, key: tuple[int, int], compute: Callable[[], T]) -> T:
+    """`compute()`, or its result from this process if at most `max_age` seconds old."""
+    cache: _RecentCache = current_app.extensions.setdefault(name, _RecentCache())
+    now = time.monotonic()
+    hit = cache.items.get(key)
+    if hit is not None and now - hit[0] < max_age:
+        return hit[1]
+    result = compute()
+    with cache.lock:
+        cache.items[key] = (now, result)
+    return result
 
 
 def recent_distribution(session: Session, campaign_id: int, question_id: int) -> Distribution:
     """`answer_distribution`, at most DISTRIBUTION_CACHE_SECONDS old (per process)."""
-    cache: _Cache = current_app.extensions.setdefault("quiz_distribution_cache", _Cache())
-    key = (campaign_id, question_id)
-    now = time.monotonic()
-    hit = cache.items.get(key)
-    if hit is not None and now - hit[0] < DISTRIBUTION_CACHE_SECONDS:
-        return hit[1]
-    result = answer_distribution(session, campaign_id, question_id)
-    with cache.lock:
-        cache.items[key] = (now, result)
-    return result
+    return _recent(
+        "quiz_distribution_cache",
+        DISTRIBUTION_CACHE_SECONDS,
+        (campaign_id, question_id),
+        lambda: answer_distribution(session, campaign_id, question_id),
+    )
 
 
 def link_hit_counts(session: Session, question_id: int) -> dict[int | None, int]:
@@ -141,25 +157,15 @@ def question_figures(session: Session, campaign_id: int, question_id: int) -> Qu
     )
 
 
-class _FiguresCache:
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.items: dict[tuple[int, int], tuple[float, QuestionFigures]] = {}
-
-
 def cached_question_figures(session: Session, campaign_id: int, question_id: int) -> QuestionFigures:
     """`question_figures`, at most QUESTION_FIGURES_CACHE_SECONDS old (per process):
     one query per question for a whole drain of follow-up emails."""
-    cache: _FiguresCache = current_app.extensions.setdefault("quiz_question_figures", _FiguresCache())
-    key = (campaign_id, question_id)
-    now = time.monotonic()
-    hit = cache.items.get(key)
-    if hit is not None and now - hit[0] < QUESTION_FIGURES_CACHE_SECONDS:
-        return hit[1]
-    result = question_figures(session, campaign_id, question_id)
-    with cache.lock:
-        cache.items[key] = (now, result)
-    return result
+    return _recent(
+        "quiz_question_figures",
+        QUESTION_FIGURES_CACHE_SECONDS,
+        (campaign_id, question_id),
+        lambda: question_figures(session, campaign_id, question_id),
+    )
 
 
 def discussion_percent(discussed: int, answered: int) -> int | None:

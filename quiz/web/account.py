@@ -112,7 +112,8 @@ def progress(participant: Participant, now: datetime, token: str) -> Progress:
     )
 
 
-def _participant(token: str, now: datetime) -> Participant:
+def participant_from_link(token: str, now: datetime) -> Participant:
+    """The participant of a "Mijn quiz" link, or the friendly 400/410 page."""
     try:
         return answering.read_manage_link(get_session(), token, now)
     except TokenExpired:
@@ -129,7 +130,7 @@ def open_question(token: str, position: int) -> Response:
     The answer link is signed here, for the one question someone opens, so
     the pages that list open questions need only the "Mijn quiz" token.
     """
-    participant = _participant(token, utcnow())
+    participant = participant_from_link(token, utcnow())
     question_set = participant.campaign.question_set
     question = (
         next((q for q in question_set.questions if q.position == position), None) if question_set else None
@@ -152,7 +153,7 @@ def open_question(token: str, position: int) -> Response:
 @bad_tokens_per_address
 def my_quiz(token: str) -> Response:
     now = utcnow()
-    participant = _participant(token, now)
+    participant = participant_from_link(token, now)
     body = render_template(
         "account/my_quiz.html",
         participant=participant,

@@ -11,17 +11,16 @@ without it erases nothing.
 from __future__ import annotations
 
 import json
-from datetime import datetime
 
-from flask import Blueprint, abort, current_app, render_template, request
+from flask import Blueprint, current_app, render_template, request
 from werkzeug.wrappers import Response
 
-from quiz import answering, rights
+from quiz import rights
 from quiz.db import get_session, utcnow
 from quiz.extensions import csrf
 from quiz.limits import bad_tokens_per_address, token_post_per_link
-from quiz.models import SECTORS, Participant
-from quiz.tokens import TokenExpired, TokenInvalid
+from quiz.models import SECTORS
+from quiz.web.account import participant_from_link
 from quiz.web.answers import private_page
 from quiz.web.unsubscribe import unsubscribe_token
 
@@ -29,20 +28,11 @@ bp = Blueprint("mydata", __name__)
 csrf.exempt(bp)
 
 
-def _participant(token: str, now: datetime) -> Participant:
-    try:
-        return answering.read_manage_link(get_session(), token, now)
-    except TokenExpired:
-        abort(410, description="expired_manage")
-    except TokenInvalid:
-        abort(400, description="invalid_manage")
-
-
 @bp.get("/mijn-quiz/<token>/gegevens")
 @bad_tokens_per_address
 def overview(token: str) -> Response:
     """Everything stored about me, readable, with the download and erase links."""
-    participant = _participant(token, utcnow())
+    participant = participant_from_link(token, utcnow())
     data = rights.export_data(get_session(), participant)
     body = render_template(
         "rights/my_data.html",
@@ -59,7 +49,7 @@ def overview(token: str) -> Response:
 @bp.get("/mijn-quiz/<token>/gegevens.json")
 @bad_tokens_per_address
 def export_json(token: str) -> Response:
-    participant = _participant(token, utcnow())
+    participant = participant_from_link(token, utcnow())
     data = rights.export_data(get_session(), participant)
     response = private_page(json.dumps(data, ensure_ascii=False, indent=2))
     response.mimetype = "application/json"
@@ -71,7 +61,7 @@ def export_json(token: str) -> Response:
 @bad_tokens_per_address
 @token_post_per_link
 def erase(token: str) -> Response:
-    participant = _participant(token, utcnow())
+    participant = participant_from_link(token, utcnow())
     error = None
     if request.method == "POST":
         if request.form.get("bevestig") == "ja":
