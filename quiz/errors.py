@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Flask, render_template
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from flask import Flask, abort, render_template
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
+
+from quiz.tokens import TokenExpired, TokenInvalid
 
 # Specific situations, passed as abort(status, description=key).
 MESSAGES: dict[str, tuple[str, str]] = {
@@ -69,6 +74,19 @@ GENERIC: dict[int, tuple[str, str]] = {
     ),
     500: ("Er ging iets mis bij ons", "Het ligt niet aan jou. Probeer het over een paar minuten opnieuw."),
 }
+
+
+@contextmanager
+def token_pages(purpose: str) -> Iterator[None]:
+    """Inside the block, an expired link becomes the friendly 410 page and a
+    tampered or foreign one the 400 page, both worded for `purpose`
+    (MESSAGES["expired_<purpose>"] / MESSAGES["invalid_<purpose>"])."""
+    try:
+        yield
+    except TokenExpired:
+        abort(410, description=f"expired_{purpose}")
+    except TokenInvalid:
+        abort(400, description=f"invalid_{purpose}")
 
 
 def error_page(status: int, key: str | None = None) -> tuple[str, int]:

@@ -17,11 +17,11 @@ from werkzeug.wrappers import Response
 
 from quiz import answering
 from quiz.db import get_session, utcnow
+from quiz.errors import token_pages
 from quiz.limits import bad_tokens_per_address
 from quiz.models import Answer, Delivery, Participant
 from quiz.planner import send_slot
 from quiz.question_view import QuestionView, question_view
-from quiz.tokens import TokenExpired, TokenInvalid
 from quiz.web.answers import private_page
 from quiz.workdays import nth_working_day, parse_skip_dates
 
@@ -114,12 +114,8 @@ def progress(participant: Participant, now: datetime, token: str) -> Progress:
 
 def participant_from_link(token: str, now: datetime) -> Participant:
     """The participant of a "Mijn quiz" link, or the friendly 400/410 page."""
-    try:
+    with token_pages("manage"):
         return answering.read_manage_link(get_session(), token, now)
-    except TokenExpired:
-        abort(410, description="expired_manage")
-    except TokenInvalid:
-        abort(400, description="invalid_manage")
 
 
 @bp.get("/mijn-quiz/<token>/vraag/<int:position>")

@@ -20,12 +20,13 @@ from werkzeug.wrappers import Response
 
 from quiz import answering
 from quiz.db import get_session, utcnow
+from quiz.errors import token_pages
 from quiz.extensions import csrf
 from quiz.limits import bad_tokens_per_address, token_post_per_link
 from quiz.models import Answer, Delivery, LinkHit
 from quiz.question_view import QuestionView, question_view
 from quiz.stats import Distribution, recent_distribution
-from quiz.tokens import TokenExpired, TokenInvalid, make_token, read_token
+from quiz.tokens import make_token, read_token
 from quiz.urls import external_url
 
 bp = Blueprint("answers", __name__)
@@ -45,12 +46,8 @@ def private_page(body: str, status: int = 200) -> Response:
 
 
 def _link(token: str) -> answering.AnswerLink:
-    try:
+    with token_pages("answer"):
         return answering.read_answer_link(get_session(), token, utcnow())
-    except TokenExpired:
-        abort(410, description="expired_answer")
-    except TokenInvalid:
-        abort(400, description="invalid_answer")
 
 
 def _chosen_option(view: QuestionView) -> int | None:
@@ -232,12 +229,8 @@ def preview_token(question_id: int, option_id: int | None = None) -> str:
 def preview(token: str) -> Response:
     """What a participant sees, for checking a question before it goes out:
     no LinkHit, no Answer, no other participants' figures."""
-    try:
+    with token_pages("preview"):
         payload = read_token("preview", token, PREVIEW_MAX_AGE_SECONDS, utcnow())
-    except TokenExpired:
-        abort(410, description="expired_preview")
-    except TokenInvalid:
-        abort(400, description="invalid_preview")
     if not (isinstance(payload, list) and len(payload) == 2 and all(type(v) is int for v in payload)):
         abort(400, description="invalid_preview")
     view = question_view(get_session(), payload[0])

@@ -14,12 +14,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, render_template, request
 from sqlalchemy import update
 from werkzeug.wrappers import Response
 
 from quiz import answering
 from quiz.db import get_session, utcnow
+from quiz.errors import token_pages
 from quiz.extensions import csrf
 from quiz.limits import bad_tokens_per_address, token_post_per_link
 from quiz.models import Answer, Participant
@@ -82,12 +83,8 @@ def record_discussed(participant_id: int, question_id: int, now: datetime) -> An
 @token_post_per_link
 def discussed(token: str) -> Response:
     now = utcnow()
-    try:
+    with token_pages("discussed"):
         link = read_discussed_link(token, now)
-    except TokenExpired:
-        abort(410, description="expired_discussed")
-    except TokenInvalid:
-        abort(400, description="invalid_discussed")
     participant, view = link.participant, link.question
     if request.method == "POST":
         answer = record_discussed(participant.id, view.id, now)
