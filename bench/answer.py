@@ -48,7 +48,8 @@ DURATION = int(os.environ.get("BENCH_SECONDS", "10"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "8"))
 REPEATS = int(os.environ.get("BENCH_REPEATS", "3"))
 SECRET = "bench-secret-key-not-for-production"
-DOCS = ROOT / "docs" / "benchmarks.md"
+from benchdocs import write_section  # noqa: E402  (bench/ is on the path when a script runs)
+
 START, END = "<!-- answer-bench:start -->", "<!-- answer-bench:end -->"
 
 # wrk script: each connection POSTs the next unused answer link; its own
@@ -483,12 +484,7 @@ gunicorn and PostgreSQL on the same cores.
 {verdict}
 {ANALYSIS}
 {END}"""
-    text = DOCS.read_text() if DOCS.exists() else "# Benchmarks\n"
-    if START in text and END in text:
-        text = re.sub(re.escape(START) + ".*?" + re.escape(END), lambda _: section, text, flags=re.S)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    DOCS.write_text(text)
+    write_section(START, END, section)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import os
 import platform
-import re
 import statistics
 import sys
 import time
@@ -40,7 +39,8 @@ DB_URL = os.environ.get(
 PARTICIPANTS = int(os.environ.get("BENCH_PARTICIPANTS", "100000"))
 RUNS = int(os.environ.get("BENCH_RUNS", "7"))
 TARGET_SECONDS = 1.0
-DOCS = ROOT / "docs" / "benchmarks.md"
+from benchdocs import write_section  # noqa: E402  (bench/ is on the path when a script runs)
+
 START, END = "<!-- dashboard-bench:start -->", "<!-- dashboard-bench:end -->"
 
 
@@ -220,13 +220,7 @@ number of participants (tests/test_dashboard.py checks that). A load average
 above the number of cores means other processes shared the CPU during the run:
 the figures are then an upper bound.
 {END}"""
-    DOCS.parent.mkdir(exist_ok=True)
-    current = DOCS.read_text(encoding="utf-8") if DOCS.exists() else "# Benchmarks\n"
-    if START in current:
-        current = re.sub(re.escape(START) + ".*?" + re.escape(END), lambda _m: section, current, flags=re.S)
-    else:
-        current = current.rstrip("\n") + "\n\n" + section + "\n"
-    DOCS.write_text(current, encoding="utf-8")
+    write_section(START, END, section)
     print(section)
 
 

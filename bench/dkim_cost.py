@@ -17,7 +17,6 @@ from __future__ import annotations
 import base64
 import os
 import platform
-import re
 import sys
 import tempfile
 import time
@@ -27,7 +26,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-DOCS = ROOT / "docs" / "benchmarks.md"
+from benchdocs import write_section  # noqa: E402  (bench/ is on the path when a script runs)
+
 START, END = "<!-- ops-bench:start -->", "<!-- ops-bench:end -->"
 ROUNDS = int(os.environ.get("BENCH_DKIM_ROUNDS", "500"))
 
@@ -137,12 +137,7 @@ second per core, {f["dkimpy_us"] / f["sign_us"]:,.0f}× faster; 100,000 morning 
 {100_000 * f["sign_us"] / 1e6:,.0f} CPU-seconds of signing. Without QUIZ_DKIM_KEY_FILE the send
 path does not call the signer at all.
 {END}"""
-    text = DOCS.read_text() if DOCS.exists() else "# Benchmarks\n"
-    if START in text and END in text:
-        text = re.sub(re.escape(START) + ".*?" + re.escape(END), lambda _: section, text, flags=re.S)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    DOCS.write_text(text)
+    write_section(START, END, section)
 
 
 if __name__ == "__main__":

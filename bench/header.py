@@ -14,7 +14,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DOCS = ROOT / "docs" / "benchmarks.md"
+from benchdocs import write_section  # noqa: E402  (bench/ is on the path when a script runs)
+
 START, END = "<!-- bench-header:start -->", "<!-- bench-header:end -->"
 PG_URL = os.environ.get("QUIZ_BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
@@ -81,13 +82,7 @@ machine, and reports the ratio to it:
 Figures move with what else runs on the machine (see each section's load
 average); compare ratios, not absolute rates, between machines.
 {END}"""
-    text = DOCS.read_text() if DOCS.exists() else "# Benchmarks\n"
-    if START in text and END in text:
-        text = re.sub(re.escape(START) + ".*?" + re.escape(END), lambda _: section, text, flags=re.S)
-    else:
-        title, _, rest = text.partition("\n")
-        text = f"{title}\n\n{section}\n{rest}"
-    DOCS.write_text(text)
+    write_section(START, END, section, at_top=True)
     print(section)
 
 

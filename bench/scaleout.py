@@ -47,7 +47,8 @@ import send as send_harness  # noqa: E402
 import signup as signup_bench  # noqa: E402
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/quiz_bench_scaleout"
-DOCS = ROOT / "docs" / "benchmarks.md"
+from benchdocs import write_section  # noqa: E402  (bench/ is on the path when a script runs)
+
 START, END = "<!-- scaleout-bench:start -->", "<!-- scaleout-bench:end -->"
 SIGNUP_CONNECTIONS, SIGNUP_PAUSE_MS = 2, 20  # per web process: a steady ≈ 100 signups/s, not flat out
 _MESSAGE_ID = re.compile(rb"^Message-ID:\s*(<[^>]+>)", re.I | re.M)
@@ -257,12 +258,7 @@ is the limit (not measured on this machine).
 tests/test_scheduler_processes.py proves the no-duplicate property for 2
 and 4 schedulers, and for SIGKILL mid-send, in the test suite.
 {END}"""
-    text = DOCS.read_text() if DOCS.exists() else "# Benchmarks\n"
-    if START in text and END in text:
-        text = re.sub(re.escape(START) + ".*?" + re.escape(END), lambda _: section, text, flags=re.S)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    DOCS.write_text(text)
+    write_section(START, END, section)
 
 
 ARGS: argparse.Namespace

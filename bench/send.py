@@ -355,7 +355,8 @@ def main() -> None:
     write_latest_run(args.n, args.connections, plan_s, runs)
 
 
-DOCS = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
+from benchdocs import write_section  # noqa: E402  (bench/ is on the path when a script runs)
+
 SECTION_END = "<!-- send-bench:end -->"
 RUN_START, RUN_END = "<!-- send-run:start -->", "<!-- send-run:end -->"
 
@@ -381,15 +382,7 @@ def write_latest_run(n: int, connections: int, plan_s: float, runs: list[dict]) 
 |---|---|---|---|---|---|---|---|---|
 {rows}
 {RUN_END}"""
-    text = DOCS.read_text()
-    if RUN_START in text:
-        head, rest = text.split(RUN_START, 1)
-        text = head + block + rest.split(RUN_END, 1)[1]
-    elif SECTION_END in text:
-        text = text.replace(SECTION_END, block + "\n" + SECTION_END, 1)
-    else:
-        text += "\n" + block + "\n"
-    DOCS.write_text(text)
+    write_section(RUN_START, RUN_END, block, before=SECTION_END)
 
 
 if __name__ == "__main__":

@@ -42,7 +42,8 @@ DB_URL = os.environ.get(
 # The harness's helpers read its module-level database URL.
 harness.DB_URL = DB_URL
 REQUESTS = int(os.environ.get("BENCH_SIGNUPS", "200000"))
-DOCS = ROOT / "docs" / "benchmarks.md"
+from benchdocs import write_section  # noqa: E402  (bench/ is on the path when a script runs)
+
 START, END = "<!-- signup-bench:start -->", "<!-- signup-bench:end -->"
 
 # Each line of BENCH_LINKS is "<client address> <form body>", used from line
@@ -220,12 +221,7 @@ exactly one queued confirmation (checked). Load average (1 min)
 the machine. The rate-limit counters are in memory here (one machine);
 in production they are in Redis, one more round trip per limit.
 {END}"""
-    text = DOCS.read_text() if DOCS.exists() else "# Benchmarks\n"
-    if START in text and END in text:
-        text = re.sub(re.escape(START) + ".*?" + re.escape(END), lambda _: section, text, flags=re.S)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    DOCS.write_text(text)
+    write_section(START, END, section)
 
 
 if __name__ == "__main__":
