@@ -44,14 +44,15 @@ def base_context(delivery: Delivery) -> dict[str, Any]:
     them without doing anything. The headers go through the email package
     in mailer.build_message, never pasted into the message by hand.
     """
-    from quiz.web.unsubscribe import unsubscribe_url
+    from quiz.web.unsubscribe import unsubscribe_token
 
     participant = delivery.participant
     campaign = participant.campaign
     headers: dict[str, str] = {}
     unsubscribe = None
     if delivery.kind not in NO_UNSUBSCRIBE:
-        unsubscribe = unsubscribe_url(delivery.participant_id)
+        # = quiz.web.unsubscribe.unsubscribe_url, without building the route per message
+        unsubscribe = token_url("unsubscribe.unsubscribe", unsubscribe_token(delivery.participant_id))
         headers["List-Unsubscribe"] = f"<{unsubscribe}>"
         headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     return {
@@ -59,8 +60,8 @@ def base_context(delivery: Delivery) -> dict[str, Any]:
         "greeting_name": participant.name or "deelnemer",
         "campaign": campaign,
         "sender_name": current_app.config["QUIZ_ORGANISER_NAME"],
-        "privacy_url": external_url("signup.privacy"),
-        "signup_url": external_url("signup.form"),
+        "privacy_url": constant_url("signup.privacy"),
+        "signup_url": constant_url("signup.form"),
         "unsubscribe_url": unsubscribe,
         "headers": headers,
     }
@@ -132,6 +133,16 @@ def question_context(delivery: Delivery, now: datetime) -> dict[str, Any]:
     return ctx
 
 
+def constant_url(endpoint: str) -> str:
+    """`external_url(endpoint)` for a route without arguments, built once per app
+    (the footer's links are the same in every email of the morning)."""
+    cache: dict[str, str] = current_app.extensions.setdefault("quiz_constant_urls", {})
+    url = cache.get(endpoint)
+    if url is None:
+        url = cache[endpoint] = external_url(endpoint)
+    return url
+
+
 _URL_SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.")
 
 
@@ -178,8 +189,8 @@ def render_question_preview(question: Question, now: datetime) -> RenderedEmail:
         "greeting_name": "deelnemer",
         "campaign": SimpleNamespace(name=question_set.title if question_set else "MeldcodeQuiz"),
         "sender_name": current_app.config["QUIZ_ORGANISER_NAME"],
-        "privacy_url": external_url("signup.privacy"),
-        "signup_url": external_url("signup.form"),
+        "privacy_url": constant_url("signup.privacy"),
+        "signup_url": constant_url("signup.form"),
         "q": view,
         "options": _question_options(view, url),
         "manage_url": None,

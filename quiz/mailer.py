@@ -12,9 +12,11 @@ from __future__ import annotations
 import binascii
 import contextlib
 import mailbox
+import os
 import secrets
 import smtplib
 import ssl
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -36,8 +38,33 @@ TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "email_templates"
 CRLF = "\r\n"
 
 
-@lru_cache(maxsize=4)
+# How often a long-running process looks for edited email templates.
+TEMPLATE_RECHECK_SECONDS = 2.0
+_envs: dict[str, tuple[Environment, tuple[tuple[str, int, int], ...], float]] = {}
+
+
+def _template_files(directory: str) -> tuple[tuple[str, int, int], ...]:
+    stats = ((e.name, e.stat()) for e in os.scandir(directory) if e.is_file())
+    return tuple(sorted((name, st.st_mtime_ns, st.st_size) for name, st in stats))
+
+
 def template_env(directory: str = str(TEMPLATE_DIR)) -> Environment:
+    """The Jinja environment of an email template directory.
+
+    Jinja's own reload check stats every template file, includes and layout
+    too, on every render (seven stat calls per question email). Instead the
+    directory is looked at once every TEMPLATE_RECHECK_SECONDS, and an edited
+    template gets a fresh environment (so a cache of rendered output can key
+    on the environment, as quiz.stencil does).
+    """
+    now = time.monotonic()
+    entry = _envs.get(directory)
+    if entry is not None and now - entry[2] < TEMPLATE_RECHECK_SECONDS:
+        return entry[0]
+    files = _template_files(directory)
+    if entry is not None and entry[1] == files:
+        _envs[directory] = (entry[0], files, now)
+        return entry[0]
     env = Environment(
         loader=FileSystemLoader(directory),
         autoescape=select_autoescape(["html"]),
@@ -45,9 +72,11 @@ def template_env(directory: str = str(TEMPLATE_DIR)) -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        auto_reload=False,
     )
     env.filters["dutch_date"] = dutch_date
     env.filters["dutch_time"] = dutch_time
+    _envs[directory] = (env, files, now)
     return env
 
 
@@ -119,13 +148,22 @@ def _address(name: str | None, addr: str, header: str) -> str:
     return f"{Header(name, 'utf-8', header_name=header).encode(linesep=CRLF)} <{addr}>"
 
 
-@lru_cache(maxsize=4096)
 def _header_line(name: str, value: str) -> bytes:
     """One header, folded and encoded by email.header (UTF-8 only when needed).
 
-    Cached: From, Subject and Date repeat across a morning's batch, and
+    A printable ASCII header that fits on one line (78 characters) is what
+    Header.encode gives back unchanged (tests/test_smtp_message.py compares
+    the two), so it is written directly: every To line differs, and
     Header.encode costs tens of microseconds.
     """
+    if len(name) + len(value) <= 76 and value.isascii() and value.isprintable():
+        return f"{name}: {value}{CRLF}".encode("ascii")
+    return _encoded_header_line(name, value)
+
+
+@lru_cache(maxsize=1024)
+def _encoded_header_line(name: str, value: str) -> bytes:
+    # Cached: a long Subject or a non-ASCII From repeats across a morning's batch.
     charset = "us-ascii" if value.isascii() else "utf-8"
     encoded = Header(value, charset, header_name=name).encode(linesep=CRLF)
     return f"{name}: {encoded}{CRLF}".encode("ascii")

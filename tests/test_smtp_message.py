@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
+from email.header import Header
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from quiz.mailer import Envelope, RenderedEmail, build_message
+from quiz.mailer import CRLF, Envelope, RenderedEmail, _header_line, build_message
 
 NOW = datetime(2026, 11, 16, 6, 30, tzinfo=UTC)
 TEXT = (
@@ -73,3 +76,18 @@ def test_unusable_addresses_are_refused(address):
 
 def test_each_message_has_its_own_boundary():
     assert parse(build()).get_boundary() != parse(build()).get_boundary()
+
+
+@settings(max_examples=2000, deadline=None)
+@given(
+    name=st.sampled_from(["To", "Subject", "List-Unsubscribe", "Message-ID"]),
+    # what clean_header_text lets through: no control characters
+    value=st.text(st.characters(max_codepoint=383, exclude_categories=("Cc",)), max_size=90)
+    | st.text(st.sampled_from(' a=?"<>@,;:\\'), max_size=90),
+)
+def test_header_lines_are_what_the_email_package_writes(name, value):
+    """Short printable ASCII headers are written without email.header; the
+    result must be what Header.encode gives (folding, encoding, spacing)."""
+    charset = "us-ascii" if value.isascii() else "utf-8"
+    expected = f"{name}: {Header(value, charset, header_name=name).encode(linesep=CRLF)}{CRLF}"
+    assert _header_line(name, value) == expected.encode("ascii")
