@@ -13,11 +13,12 @@ import binascii
 import contextlib
 import mailbox
 import os
+import re
 import secrets
 import smtplib
 import ssl
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.header import Header
@@ -314,6 +315,61 @@ def _classify(code: int, text: bytes | str, stage: str) -> SendError:
     return SendError(f"{code} {detail}".strip(), permanent=500 <= code < 600, code=code, stage=stage)
 
 
+# An address smtplib.quoteaddr would give back as "<address>" unchanged: no
+# spaces, quotes, comments, angle brackets or route syntax to parse.
+_SIMPLE_ADDRESS = re.compile(r"[^\s\x00-\x1f\x7f<>()\[\]\\,;:\"@]+@[^\s\x00-\x1f\x7f<>()\[\]\\,;:\"@]+")
+
+
+def _quoteaddr(address: str) -> str:
+    if _SIMPLE_ADDRESS.fullmatch(address):
+        return f"<{address}>"
+    return smtplib.quoteaddr(address)
+
+
+class _LeanSMTP(smtplib.SMTP):
+    """smtplib.SMTP with the two costly steps of `sendmail` made cheap.
+
+    `sendmail` itself (the reply handling that SendError classifies: sender
+    refused, the refused-recipients dict, 421, RSET, data refused) is
+    smtplib's own. Only how a command is written changes: a plain address
+    skips `email.utils.parseaddr` (tens of microseconds, twice per message),
+    and dot-stuffing uses bytes.replace instead of a regular expression over
+    the whole message (the same result: a "." is doubled at the start of the
+    message and after every LF).
+    """
+
+    def mail(self, sender: str, options: Sequence[str] = ()) -> tuple[int, bytes]:
+        if options:
+            return super().mail(sender, options)
+        self.putcmd("mail", f"FROM:{_quoteaddr(sender)}")
+        return self.getreply()
+
+    def rcpt(self, recip: str, options: Sequence[str] = ()) -> tuple[int, bytes]:
+        if options:
+            return super().rcpt(recip, options)
+        self.putcmd("rcpt", f"TO:{_quoteaddr(recip)}")
+        return self.getreply()
+
+    def data(self, msg: bytes | str) -> tuple[int, bytes]:
+        if not isinstance(msg, bytes):
+            return super().data(msg)
+        self.putcmd("data")
+        code, reply = self.getreply()
+        if code != 354:
+            raise smtplib.SMTPDataError(code, reply)
+        quoted = msg.replace(b"\n.", b"\n..")
+        if quoted.startswith(b"."):
+            quoted = b"." + quoted
+        if not quoted.endswith(b"\r\n"):
+            quoted += b"\r\n"
+        self.send(quoted + b".\r\n")
+        return self.getreply()
+
+
+class _LeanSMTPSSL(_LeanSMTP, smtplib.SMTP_SSL):
+    pass
+
+
 def _close_quietly(conn: smtplib.SMTP | None) -> None:
     if conn is not None:
         with contextlib.suppress(OSError):
@@ -339,9 +395,9 @@ class SMTPTransport:
         try:
             if s.mode == "ssl":
                 context = ssl.create_default_context()
-                conn = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout, context=context)
+                conn = _LeanSMTPSSL(s.host, s.port, timeout=s.timeout, context=context)
             else:
-                conn = smtplib.SMTP(s.host, s.port, timeout=s.timeout)
+                conn = _LeanSMTP(s.host, s.port, timeout=s.timeout)
                 if s.mode == "starttls":
                     conn.starttls(context=ssl.create_default_context())
             if s.username:

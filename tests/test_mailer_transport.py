@@ -99,6 +99,34 @@ def test_plain_smtp_reuses_one_connection_for_a_batch(start_server):
     assert server.handler.connections == before + 1
 
 
+@pytest.mark.parametrize(
+    "sender",
+    [
+        "quiz@quiz.test",
+        "bounce+12.ab_CD-x=y@quiz.test",  # a VERP address (quiz.bounces)
+        "Quiz <quiz@quiz.test>",  # not a bare address: smtplib's own parsing
+    ],
+)
+def test_the_relay_gets_the_exact_bytes_and_envelope(start_server, sender):
+    """Lines starting with a dot survive the SMTP dot-stuffing both ways."""
+    server = start_server()
+    text = ".punt aan het begin\n..twee punten\nmidden . punt\n.\n"
+    email = RenderedEmail("Vraag 1 van 5", text, "<p>.punt</p>\n.")
+    data = build_message(
+        email, Envelope("eva@example.org", "Eva", "<m1@quiz.test>"), "Quiz <q@quiz.test>", NOW
+    )
+    with SMTPTransport(parse_smtp_url(f"smtp://127.0.0.1:{server.port}")) as transport:
+        transport.send(sender, "eva@example.org", data)
+        transport.send(sender, "eva@example.org", b"." + data)  # a dot on the very first line
+    assert server.handler.raw == [data, b"." + data]
+    assert (
+        server.handler.envelopes
+        == [("bounce+12.ab_CD-x=y@quiz.test" if "+" in sender else "quiz@quiz.test", ["eva@example.org"])] * 2
+    )
+    plain = server.handler.messages[0].get_body(("plain",)).get_content().replace("\r\n", "\n")
+    assert plain == text
+
+
 def test_starttls_with_login(start_server, ca, trust):
     server = start_server(
         tls_context=_server_ctx(ca), require_starttls=True, authenticator=_authenticator, auth_required=True
