@@ -23,12 +23,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, insert, select, text, update
+from sqlalchemy import String, bindparam, cast, exists, func, insert, select, text, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
 from quiz.db import UTCDateTime
-from quiz.models import Answer, Campaign, LinkHit, Participant
+from quiz.models import Answer, Campaign, Delivery, LinkHit, Participant
 from quiz.question_view import QuestionView, question_view
 from quiz.tokens import TokenExpired, TokenInvalid, make_token, read_token
 from quiz.workdays import nth_working_day, parse_skip_dates
@@ -61,7 +62,9 @@ def manage_token(participant_id: int) -> str:
     return make_token("manage", participant_id)
 
 
-def last_quiz_day(campaign: Campaign, participant: Participant, total: int) -> date | None:
+def last_quiz_day(
+    campaign: Campaign | CampaignFacts, participant: Participant | ParticipantFacts, total: int
+) -> date | None:
     """The last day answers count: the campaign's `ends_on`, else the day the
     participant gets the last of `total` questions. None before a start day."""
     if campaign.ends_on is not None:
@@ -72,7 +75,9 @@ def last_quiz_day(campaign: Campaign, participant: Participant, total: int) -> d
     return nth_working_day(participant.first_quiz_day, total, skips)
 
 
-def answers_close_at(campaign: Campaign, participant: Participant, total: int) -> datetime | None:
+def answers_close_at(
+    campaign: Campaign | CampaignFacts, participant: Participant | ParticipantFacts, total: int
+) -> datetime | None:
     """The moment answer links expire: local midnight after the last quiz day,
     plus ANSWER_GRACE (the last question is sent in the morning of the last
     day; a week's grace lets people catch up after the weekend)."""
@@ -83,12 +88,51 @@ def answers_close_at(campaign: Campaign, participant: Participant, total: int) -
     return midnight + ANSWER_GRACE
 
 
+@dataclass(frozen=True)
+class CampaignFacts:
+    """What the answer pages need of a campaign (read with the participant)."""
+
+    id: int
+    question_set_id: int | None
+    timezone: str
+    ends_on: date | None
+    skip_dates: list[str]
+
+
+@dataclass(frozen=True)
+class ParticipantFacts:
+    """What the answer pages need of a participant: plain values, no ORM object."""
+
+    id: int
+    status: str
+    first_quiz_day: date | None
+    campaign: CampaignFacts
+
+    @property
+    def campaign_id(self) -> int:
+        return self.campaign.id
+
+
+@dataclass(frozen=True)
+class RecordedAnswer:
+    """The answer that counts, as the feedback page shows it."""
+
+    option_id: int
+    answered_at: datetime
+    discussed_at: datetime | None = None
+
+
 @dataclass
 class AnswerLink:
-    participant: Participant
+    participant: ParticipantFacts
     question: QuestionView
     option_id: int | None  # the option the link chose, if any
     closes_at: datetime
+    answer: RecordedAnswer | None  # already answered: the answer that counts
+    # Earlier questions this participant got by email and has not answered, by quiz day.
+    open_question_ids: tuple[int, ...]
+    # The form being submitted came from a GET that turned out to be a scanner sweep.
+    served_to_scanner: bool
 
 
 def _ids(payload: object, lengths: tuple[int, ...]) -> list[int]:
@@ -103,6 +147,57 @@ def _ids(payload: object, lengths: tuple[int, ...]) -> list[int]:
 # than the query itself on the answer path.
 _PARTICIPANT = (
     select(Participant).options(joinedload(Participant.campaign)).where(Participant.id == bindparam("pid"))
+)
+
+# Everything an answer page needs about the person behind a link, in one
+# round trip (a confirmation is the hot path of a quiz morning): the
+# participant and campaign, their answer to this question if any, the
+# questions they got and left open (as "12,14", in any order), and whether
+# the GET that served the submitted form was flagged as a scanner sweep.
+_OPEN_QUESTIONS = (
+    select(func.aggregate_strings(cast(Delivery.question_id, String), ","))
+    .where(
+        Delivery.participant_id == Participant.id,
+        Delivery.kind == "question",
+        Delivery.status == "sent",
+        Delivery.question_id.is_not(None),
+        Delivery.question_id != bindparam("qid"),
+        ~exists().where(
+            Answer.participant_id == Delivery.participant_id, Answer.question_id == Delivery.question_id
+        ),
+    )
+    .scalar_subquery()
+)
+_HIT_IS_SWEEP = (
+    select(LinkHit.is_sweep)
+    .where(
+        LinkHit.id == bindparam("hit"),
+        LinkHit.participant_id == Participant.id,
+        LinkHit.question_id == bindparam("qid"),
+    )
+    .scalar_subquery()
+)
+_LINK_FACTS = (
+    select(
+        Participant.status,
+        Participant.first_quiz_day,
+        Campaign.id,
+        Campaign.question_set_id,
+        Campaign.timezone,
+        Campaign.ends_on,
+        Campaign.skip_dates,
+        Answer.option_id,
+        Answer.answered_at,
+        Answer.discussed_at,
+        _OPEN_QUESTIONS,
+        _HIT_IS_SWEEP,
+    )
+    .join(Campaign, Campaign.id == Participant.campaign_id)
+    .outerjoin(Answer, (Answer.participant_id == Participant.id) & (Answer.question_id == bindparam("qid")))
+    .where(Participant.id == bindparam("pid"))
+)
+_RECORDED = select(Answer.option_id, Answer.answered_at, Answer.discussed_at).where(
+    Answer.participant_id == bindparam("pid"), Answer.question_id == bindparam("qid")
 )
 _INSERT_ANSWER = insert(Answer)
 # The same INSERT on PostgreSQL, without waiting for the WAL flush of this one
@@ -122,28 +217,44 @@ def load_participant(session: Session, participant_id: int) -> Participant | Non
     return session.scalar(_PARTICIPANT, {"pid": participant_id})
 
 
-def read_answer_link(session: Session, token: str, now: datetime) -> AnswerLink:
-    """The participant, question and chosen option behind an answer token.
+def read_answer_link(
+    session: Session, token: str, now: datetime, hit_id: int | None = None, conn: Connection | None = None
+) -> AnswerLink:
+    """The participant, question and chosen option behind an answer token,
+    with what the answer pages need about them (one query).
 
     TokenInvalid for a tampered, malformed or foreign token (including one
     whose option does not belong to its question, or whose question is not in
     the participant's campaign); TokenExpired once the answer window has
-    closed or the participant is gone.
+    closed or the participant is gone. `hit_id` is the LinkHit the submitted
+    form names (see AnswerLink.served_to_scanner). The query runs on `conn`
+    when given (the confirmation's autocommit connection), else on `session`.
     """
     ids = _ids(read_token("answer", token, TOKEN_BACKSTOP_SECONDS, now), (2, 3))
-    participant = load_participant(session, ids[0])
-    if participant is None or participant.status in GONE_STATUSES:
+    row = (conn or session).execute(_LINK_FACTS, {"pid": ids[0], "qid": ids[1], "hit": hit_id}).first()
+    if row is None or row[0] in GONE_STATUSES:
         raise TokenExpired
+    status, first_day, campaign_id, set_id, tz, ends_on, skips, option, at, discussed, open_ids, sweep = row
+    campaign = CampaignFacts(campaign_id, set_id, tz, ends_on, skips or [])
+    participant = ParticipantFacts(ids[0], status, first_day, campaign)
     view = question_view(session, ids[1])
-    if view is None or view.question_set_id != participant.campaign.question_set_id:
+    if view is None or view.question_set_id != set_id:
         raise TokenInvalid
     option_id = ids[2] if len(ids) == 3 else None
     if option_id is not None and view.option(option_id) is None:
         raise TokenInvalid
-    closes_at = answers_close_at(participant.campaign, participant, view.total)
+    closes_at = answers_close_at(campaign, participant, view.total)
     if closes_at is None or now >= closes_at:
         raise TokenExpired
-    return AnswerLink(participant, view, option_id, closes_at)
+    return AnswerLink(
+        participant,
+        view,
+        option_id,
+        closes_at,
+        answer=None if option is None else RecordedAnswer(option, at, discussed),
+        open_question_ids=tuple(int(q) for q in open_ids.split(",")) if open_ids else (),
+        served_to_scanner=bool(sweep),
+    )
 
 
 def read_manage_link(session: Session, token: str, now: datetime) -> Participant:
@@ -172,13 +283,13 @@ def recorded_answer(session: Session, participant_id: int, question_id: int) -> 
 
 
 def record_answer(
-    session: Session, participant_id: int, question_id: int, option_id: int, now: datetime
-) -> tuple[Answer, bool]:
+    db: Session | Connection, participant_id: int, question_id: int, option_id: int, now: datetime
+) -> tuple[RecordedAnswer, bool]:
     """Store a confirmed answer; returns (the answer that counts, created?).
 
     The INSERT relies on the unique key (participant, question): when another
     request got there first, the database refuses ours and we return theirs.
-    Commits.
+    Commits (`db` is a session, or a connection, e.g. an autocommit one).
     """
     values = {
         "participant_id": participant_id,
@@ -187,29 +298,19 @@ def record_answer(
         "answered_at": now,
         "source": "confirmed",
     }
-    postgresql = session.get_bind().dialect.name == "postgresql"
+    dialect = db.dialect if isinstance(db, Connection) else db.get_bind().dialect
     try:
         # A plain INSERT (no ORM unit of work): this is the hot path of a
         # morning's burst of confirmations.
-        session.execute(_INSERT_ANSWER_NO_FLUSH_WAIT if postgresql else _INSERT_ANSWER, values)
-        session.commit()
+        db.execute(_INSERT_ANSWER_NO_FLUSH_WAIT if dialect.name == "postgresql" else _INSERT_ANSWER, values)
+        db.commit()
     except IntegrityError:
-        session.rollback()
-        existing = recorded_answer(session, participant_id, question_id)
+        db.rollback()
+        existing = db.execute(_RECORDED, {"pid": participant_id, "qid": question_id}).first()
         if existing is None:  # the conflict was something else (e.g. a foreign key)
             raise
-        return existing, False
-    return Answer(**values), True
-
-
-def single_statement_transactions(session: Session) -> None:
-    """Let each statement of this session commit on its own (autocommit).
-
-    For the confirm request: its reads need no common snapshot and its one
-    write is a single INSERT, so BEGIN and COMMIT would only add two round
-    trips to the database. Call before the session's first statement.
-    """
-    session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        return RecordedAnswer(*existing), False
+    return RecordedAnswer(option_id, now), True
 
 
 # --- link hits ---------------------------------------------------------------

@@ -7,6 +7,7 @@ command or scheduler tick), closed when the context ends.
 from __future__ import annotations
 
 import select
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -56,10 +57,10 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def make_engine(url: str) -> Engine:
-    """An engine tuned for the two databases we run on."""
+def make_engine(url: str, **options: Any) -> Engine:
+    """An engine tuned for the two databases we run on (`options` go to create_engine)."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30})
+        engine = create_engine(url, connect_args={"timeout": 30}, **options)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -80,7 +81,7 @@ def make_engine(url: str) -> Engine:
     # without a word fails its first statement; SQLAlchemy then invalidates
     # the whole pool, so only that request fails. pool_recycle replaces
     # connections before firewalls or poolers silently drop idle ones.
-    engine = create_engine(url, pool_recycle=POOL_RECYCLE_SECONDS)
+    engine = create_engine(url, pool_recycle=POOL_RECYCLE_SECONDS, **options)
     event.listen(engine, "checkout", _drop_if_closed_by_server)
     return engine
 
@@ -106,14 +107,37 @@ def _drop_if_closed_by_server(dbapi_conn: Any, _record: Any, _proxy: Any) -> Non
 
 
 class Database:
-    """The app's engine and session factory."""
+    """The app's engine and session factory, and an autocommit engine for
+    requests that are a few single statements (see `autocommit_engine`)."""
 
     def __init__(self, url: str) -> None:
+        self.url = url
         self.engine = make_engine(url)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+        self._autocommit: Engine | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def autocommit_engine(self) -> Engine:
+        """An engine whose connections commit each statement on its own.
+
+        For the answer confirmation, a quiz morning's hot path: its reads
+        need no common snapshot and its one write is a single INSERT, so
+        BEGIN and COMMIT would only add round trips, and switching a pooled
+        connection to autocommit and back per request costs more CPU than
+        the statements. Its own small pool (used by at most one connection
+        per web thread), so the main pool's connections never change mode.
+        """
+        if self._autocommit is None:
+            with self._lock:
+                if self._autocommit is None:
+                    self._autocommit = make_engine(self.url, isolation_level="AUTOCOMMIT")
+        return self._autocommit
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self._autocommit is not None:
+            self._autocommit.dispose()
 
 
 def init_app(app: Flask) -> None:

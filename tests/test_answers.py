@@ -10,7 +10,7 @@ import time_machine
 from sqlalchemy import func, select
 
 from quiz.models import Answer, LinkHit, Participant
-from tests.answer_factories import links, make_players, make_quiz, send_question
+from tests.answer_factories import links, make_participant, make_players, make_quiz, send_question
 from tests.conftest import at
 
 MONDAY = at("2026-11-16 07:30")
@@ -250,6 +250,38 @@ def test_earlier_questions_can_be_caught_up_and_are_listed(app, client, session,
         assert client.get(listed[0][0].replace("/vraag/1", "/vraag/9")).status_code == 404
     answered = {a.question.position: a.option.label for a in session.scalars(select(Answer))}
     assert answered == {3: "B", 1: "D"}
+
+
+def test_two_people_in_the_same_situation_each_get_their_own_page(app, client, session, smtp, quiz):
+    """Sanne and Bram both got questions 1 and 2, and both answer question 2 with the
+    same option: the pages share everything but their links (one cached shape, see
+    quiz/feedback_page.py). Bram answered question 1 earlier; for Sanne it stays open."""
+    qs, sanne = quiz["qs"], quiz["participant"]
+    bram = make_participant(session, quiz["campaign"], MONDAY, email="bram@example.org",
+                            first_quiz_day=sanne.first_quiz_day)  # fmt: skip
+    send_question(app, session, bram, qs.questions[0], MONDAY)
+    bram_q1 = answer_links(smtp.messages[-1])[0]
+    send_question(app, session, sanne, qs.questions[1], at("2026-11-17 07:30"))
+    send_question(app, session, bram, qs.questions[1], at("2026-11-17 07:30"))
+    sanne_q2, bram_q2 = (answer_links(m)[2] for m in smtp.messages[-2:])
+    with time_machine.travel(at("2026-11-17 12:00"), tick=False):
+        client.post(bram_q1, data={"option": option_ids(client.get(bram_q1).text)[0]})
+        pages = {}
+        for name, link in (("sanne", sanne_q2), ("bram", bram_q2)):
+            pages[name] = client.post(link, data={"option": option_ids(client.get(link).text)[2]}).text
+    mine = r'href="http://quiz\.test/mijn-quiz/([^"/]+)'
+    own = {name: set(re.findall(mine, page)) for name, page in pages.items()}
+    assert len(own["sanne"]) == len(own["bram"]) == 1 and own["sanne"] != own["bram"]
+    forms = {name: re.findall(r'action="/besproken/([^"]+)"', page) for name, page in pages.items()}
+    assert len(forms["sanne"]) == len(forms["bram"]) == 1 and forms["sanne"] != forms["bram"]
+    assert "Nog niet beantwoord" in pages["sanne"] and "Vraag 1: " in pages["sanne"]
+    assert "Nog niet beantwoord" not in pages["bram"]
+    # Each page's "Mijn quiz" link opens that person's own overview.
+    with time_machine.travel(at("2026-11-17 12:05"), tick=False):
+        for name in ("sanne", "bram"):
+            [token] = own[name]
+            overview = client.get(f"/mijn-quiz/{token}").text
+            assert ("Sanne" in overview) == (name == "sanne")
 
 
 # --- the answer window ---------------------------------------------------------------

@@ -15,19 +15,19 @@ no cookie and no CSRF token: a forged POST would need the token itself.
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, render_template, request
-from sqlalchemy import bindparam, exists, select
+from sqlalchemy.engine import Connection
 from werkzeug.wrappers import Response
 
 from quiz import answering
-from quiz.db import get_session, utcnow
+from quiz.db import database, get_session, utcnow
+from quiz.emails import token_url
 from quiz.errors import token_pages
 from quiz.extensions import csrf
+from quiz.feedback_page import FeedbackPages
 from quiz.limits import bad_tokens_per_address, token_post_per_link
-from quiz.models import Answer, Delivery, LinkHit
 from quiz.question_view import QuestionView, question_view
 from quiz.stats import Distribution, recent_distribution
 from quiz.tokens import make_token, read_token
-from quiz.urls import external_url
 
 bp = Blueprint("answers", __name__)
 csrf.exempt(bp)
@@ -45,9 +45,15 @@ def private_page(body: str, status: int = 200) -> Response:
     return response
 
 
-def _link(token: str) -> answering.AnswerLink:
+def _link(token: str, hit_id: int | None = None, conn: Connection | None = None) -> answering.AnswerLink:
     with token_pages("answer"):
-        return answering.read_answer_link(get_session(), token, utcnow())
+        return answering.read_answer_link(get_session(), token, utcnow(), hit_id, conn)
+
+
+def _hit_id() -> int | None:
+    """The LinkHit named by the submitted form (see _question_page), if well-formed."""
+    raw = request.form.get("hit", "")
+    return int(raw) if raw.isdigit() and len(raw) <= 18 else None
 
 
 def _chosen_option(view: QuestionView) -> int | None:
@@ -71,116 +77,89 @@ def _question_page(view: QuestionView, selected: int | None, *, hit_id: int | No
     return private_page(body, status)
 
 
-# Built once (see answering._PARTICIPANT): questions sent to a participant
-# and not answered, other than the one on the page.
-_UNANSWERED = (
-    select(Delivery.question_id)
-    .where(
-        Delivery.participant_id == bindparam("pid"),
-        Delivery.kind == "question",
-        Delivery.status == "sent",
-        Delivery.question_id.is_not(None),
-        Delivery.question_id != bindparam("qid"),
-        ~exists().where(
-            Answer.participant_id == bindparam("pid"), Answer.question_id == Delivery.question_id
-        ),
-    )
-    .order_by(Delivery.day)
-)
-
-
-def _unanswered(participant_id: int, current_question_id: int, manage_url: str) -> list[dict]:
-    """Earlier questions this participant got by email and has not answered.
-
-    Their links go through "Mijn quiz" (one token for all of them), which
-    signs an answer link only for the question someone actually opens.
-    """
+def _open_questions(link: answering.AnswerLink) -> list[QuestionView]:
+    """Earlier questions this participant got by email and has not answered, by quiz day."""
     session = get_session()
-    rows = session.scalars(_UNANSWERED, {"pid": participant_id, "qid": current_question_id})
-    out = []
-    for question_id in rows:
-        view = question_view(session, question_id)
-        if view is not None:
-            out.append({"q": view, "url": f"{manage_url}/vraag/{view.position}"})
-    return out
+    views = (question_view(session, qid) for qid in link.open_question_ids)
+    return sorted((v for v in views if v is not None), key=lambda v: v.position)
 
 
 def _manage_url(participant_id: int) -> str:
-    return external_url("account.my_quiz", token=answering.manage_token(participant_id))
+    return token_url("account.my_quiz", answering.manage_token(participant_id))
+
+
+# One per process: feedback pages rendered once per shape (quiz/feedback_page.py).
+FEEDBACK_PAGES = FeedbackPages()
 
 
 def _feedback_page(
     link: answering.AnswerLink,
-    answer: Answer,
+    answer: answering.RecordedAnswer,
     *,
     just_answered: bool,
     tapped: int | None,
-    unanswered: list[dict],
     distribution: Distribution,
-    manage_url: str,
 ) -> Response:
     from quiz.followup_emails import discussed_token
 
     view, participant = link.question, link.participant
-    body = render_template(
-        "answers/feedback.html",
-        q=view,
-        chosen=view.option(answer.option_id),
-        answered_at=answer.answered_at,
-        just_answered=just_answered,
-        # Someone who tapped another option than the one that counts is told so.
-        tapped=view.option(tapped) if tapped and tapped != answer.option_id else None,
-        distribution=distribution,
-        unanswered=unanswered,
-        manage_url=manage_url,
-        campaign=participant.campaign,
-        preview=False,
-        # "Besproken in ons team" posts straight from here: a person is on this page.
-        discussed_token=discussed_token(participant.id, view.id),
-        discussed_at=answer.discussed_at,
+    chosen = view.option(answer.option_id)
+    # Someone who tapped another option than the one that counts is told so.
+    tapped_view = view.option(tapped) if tapped and tapped != answer.option_id else None
+    open_questions = _open_questions(link)
+
+    def render(manage_url: str, discussed_token: str) -> str:
+        return render_template(
+            "answers/feedback.html",
+            q=view,
+            chosen=chosen,
+            answered_at=answer.answered_at,
+            just_answered=just_answered,
+            tapped=tapped_view,
+            distribution=distribution,
+            # Links to the open questions go through "Mijn quiz" (one token for
+            # all of them), which signs an answer link only for the one opened.
+            unanswered=[{"q": q, "url": f"{manage_url}/vraag/{q.position}"} for q in open_questions],
+            manage_url=manage_url,
+            campaign=participant.campaign,
+            preview=False,
+            # "Besproken in ons team" posts straight from here: a person is on this page.
+            discussed_token=discussed_token,
+            discussed_at=answer.discussed_at,
+        )
+
+    manage_url = _manage_url(participant.id)
+    token = discussed_token(participant.id, view.id)
+    if not just_answered:  # a revisit shows when the answer was given: rendered in full
+        return private_page(render(manage_url, token))
+    # Everything the page shows apart from the two personal links.
+    shape = (
+        view.id,
+        id(view),  # a reloaded question (an organiser's edit) is a new shape
+        answer.option_id,
+        tapped_view.id if tapped_view else None,
+        distribution.total,
+        tuple(sorted(distribution.counts.items())) if distribution.shown else (),
+        tuple(q.id for q in open_questions),
     )
-    return private_page(body)
+    return private_page(FEEDBACK_PAGES.render(shape, render, manage_url, token))
 
 
 @bp.route("/a/<token>", methods=["GET", "POST"])
 @bad_tokens_per_address
 @token_post_per_link
 def answer(token: str) -> Response:
+    if request.method == "POST":
+        return _confirm(token)
     session = get_session()
-    if request.method == "POST":
-        answering.single_statement_transactions(session)
     link = _link(token)
-    participant_id, view = link.participant.id, link.question
-    if request.method == "POST":
-        option_id = _chosen_option(view)
-        if option_id is None:
-            return _question_page(view, None, error="Kies eerst een antwoord.", status=422)
-        if _served_to_a_scanner(participant_id, view.id):
-            notice = "Voor de zekerheid: bevestig je antwoord nog een keer."
-            return _question_page(view, option_id, notice=notice)
-        # Read what the page needs before the INSERT: one transaction, fewer round trips.
-        manage_url = _manage_url(participant_id)
-        unanswered = _unanswered(participant_id, view.id, manage_url)
-        distribution = recent_distribution(session, link.participant.campaign_id, view.id)
-        answer, created = answering.record_answer(session, participant_id, view.id, option_id, utcnow())
-        if created:  # counted before the INSERT, so without this answer
-            distribution = distribution.with_answer(option_id)
-        return _feedback_page(
-            link,
-            answer,
-            just_answered=created,
-            tapped=option_id,
-            unanswered=unanswered,
-            distribution=distribution,
-            manage_url=manage_url,
-        )
-
+    view = link.question
     hit_id = None
     if request.method == "GET" and link.option_id is not None:
         # HEAD (a scanner's or a link preview's) changes nothing, not even the log.
         hit = answering.log_link_hit(
             session,
-            participant_id=participant_id,
+            participant_id=link.participant.id,
             question=view,
             option_id=link.option_id,
             method="GET",
@@ -189,33 +168,38 @@ def answer(token: str) -> Response:
             user_agent=request.user_agent.string,
         )
         hit_id = hit.id
-    existing = answering.recorded_answer(session, participant_id, view.id)
-    if existing is not None:
-        manage_url = _manage_url(participant_id)
+    if link.answer is not None:
         return _feedback_page(
             link,
-            existing,
+            link.answer,
             just_answered=False,
             tapped=link.option_id,
-            unanswered=_unanswered(participant_id, view.id, manage_url),
             distribution=recent_distribution(session, link.participant.campaign_id, view.id),
-            manage_url=manage_url,
         )
     return _question_page(view, link.option_id, hit_id=hit_id)
 
 
-def _served_to_a_scanner(participant_id: int, question_id: int) -> bool:
-    """True when the form being submitted came from a GET flagged as a sweep."""
-    raw = request.form.get("hit", "")
-    if not raw.isdigit() or len(raw) > 18:
-        return False
-    hit = get_session().get(LinkHit, int(raw))
-    return (
-        hit is not None
-        and hit.participant_id == participant_id
-        and hit.question_id == question_id
-        and hit.is_sweep
-    )
+def _confirm(token: str) -> Response:
+    """"Bevestig mijn antwoord": record the answer (the first one counts) and
+    show the feedback. Two statements on an autocommit connection (see
+    Database.autocommit_engine): reading the link and the INSERT."""
+    with database().autocommit_engine.connect() as conn:
+        link = _link(token, _hit_id(), conn)
+        view = link.question
+        option_id = _chosen_option(view)
+        if option_id is None:
+            return _question_page(view, None, error="Kies eerst een antwoord.", status=422)
+        if link.served_to_scanner:
+            notice = "Voor de zekerheid: bevestig je antwoord nog een keer."
+            return _question_page(view, option_id, notice=notice)
+        distribution = recent_distribution(get_session(), link.participant.campaign_id, view.id)
+        if link.answer is not None:  # answered before: that answer counts
+            answer, created = link.answer, False
+        else:
+            answer, created = answering.record_answer(conn, link.participant.id, view.id, option_id, utcnow())
+    if created:  # counted before the INSERT, so without this answer
+        distribution = distribution.with_answer(option_id)
+    return _feedback_page(link, answer, just_answered=created, tapped=option_id, distribution=distribution)
 
 
 # --- preview: the same pages for organisers, recording nothing -------------------
