@@ -100,10 +100,14 @@ def _due(now: datetime):  # noqa: ANN202 - SQL expression
     )
 
 
-def count_due(session: Session, now: datetime) -> int:
+def count_due(session: Session, now: datetime, at_most: int | None = None) -> int:
+    """How many deliveries are due; with `at_most`, counting stops there."""
     from sqlalchemy import func
 
-    return session.scalar(select(func.count()).select_from(Delivery).where(_due(now))) or 0
+    due = select(Delivery.id).where(_due(now))
+    if at_most is not None:
+        due = due.limit(at_most)
+    return session.scalar(select(func.count()).select_from(due.subquery())) or 0
 
 
 def claim(session: Session, worker: str, now: datetime, limit: int, lease: timedelta) -> list[int]:
@@ -117,10 +121,17 @@ def claim(session: Session, worker: str, now: datetime, limit: int, lease: timed
     """
     candidates = select(Delivery.id).where(_due(now)).order_by(Delivery.due_at, Delivery.id).limit(limit)
     if session.bind.dialect.name == "postgresql":
-        candidates = candidates.with_for_update(skip_locked=True)
+        # A MATERIALIZED CTE runs once. As `id IN (subquery)` PostgreSQL may
+        # re-run the locking subquery for every row it updates (it did on a
+        # freshly filled, unanalysed table), and each run locks `limit` more
+        # rows: one worker claimed the whole queue.
+        picked = candidates.with_for_update(skip_locked=True).cte("claimable").prefix_with("MATERIALIZED")
+        chosen = Delivery.id == picked.c.id
+    else:
+        chosen = Delivery.id.in_(candidates.scalar_subquery())
     stmt = (
         update(Delivery)
-        .where(Delivery.id.in_(candidates.scalar_subquery()), _due(now))
+        .where(chosen, _due(now))
         .values(status="sending", claimed_by=worker, claimed_until=now + lease)
         .returning(Delivery.id, Delivery.due_at)
         .execution_options(synchronize_session=False)
