@@ -187,11 +187,11 @@ def reset_outbox(url: str) -> None:
 
 def sender_main(url: str, port: int, connections: int) -> None:
     from quiz import create_app
-    from quiz.sender import send_due
+    from quiz.sender import FixedClock, send_due
 
     app = create_app(app_config(url, port, connections))
     started = time.perf_counter()
-    report = send_due(app, lambda: NOW, "bench")
+    report = send_due(app, FixedClock(NOW), "bench")
     elapsed = time.perf_counter() - started
     print(
         json.dumps(

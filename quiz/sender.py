@@ -1,9 +1,18 @@
 """Sending the outbox: claim due deliveries, render, hand them to SMTP, record.
 
 One worker = one SMTP connection + one database session. `send_due` runs
-QUIZ_SMTP_CONNECTIONS workers in threads (sending waits on the network, so
-threads overlap well) under one shared rate limit (QUIZ_SMTP_RATE
-messages/second, 0 = no limit).
+QUIZ_SMTP_CONNECTIONS workers under one rate limit (QUIZ_SMTP_RATE
+messages/second, 0 = no limit, split evenly between the workers):
+- on PostgreSQL, when at least PROCESSES_FROM messages are due, one child
+  process per connection. Building a message is CPU work, and threads share
+  one interpreter lock, so only processes use more than one core; the claim
+  (FOR UPDATE SKIP LOCKED + lease) already keeps workers apart, whether they
+  are threads, processes or schedulers. The parent supervises: progress and
+  reports come back over a queue, a child that dies is reported (its claimed
+  rows return when their lease runs out), SIGTERM/`stop` is passed on and each
+  child finishes its message in flight, and a child ends with its parent.
+- otherwise (SQLite, whose writes are serialised anyway, or a small queue
+  that is not worth starting interpreters for) in threads.
 
 What happens to a message (the relay's reply decides):
 - accepted: `sent`. Outcomes are written in groups of QUIZ_OUTBOX_COMMIT_EVERY
@@ -24,6 +33,11 @@ What happens to a message (the relay's reply decides):
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import os
+import pickle
+import queue
+import signal
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -57,6 +71,11 @@ log = logging.getLogger(__name__)
 # so another worker never takes over a row this one is still sending.
 LEASE_SAFETY = 0.8
 
+# Below this many due messages the workers are threads: starting an
+# interpreter per connection costs about a second of CPU, and the scheduler
+# drains every few seconds.
+PROCESSES_FROM = 2000
+
 # One per process: the CSS-inlined HTML of each question email, inlined once
 # (quiz/stencil.py); the same bytes as rendering every message in full.
 STENCILS = StencilRenderer()
@@ -78,6 +97,31 @@ class DrainReport:
             setattr(self, outcome, getattr(self, outcome) + n)
             if error and len(self.errors) < 100:
                 self.errors.append(error)
+
+    def counts(self) -> dict[str, Any]:
+        """The figures as plain data (a child process sends them to its parent)."""
+        with self.lock:
+            return {k: getattr(self, k) for k in _OUTCOMES} | {"errors": list(self.errors)}
+
+    def add(self, counts: Mapping[str, Any]) -> None:
+        with self.lock:
+            for k in _OUTCOMES:
+                setattr(self, k, getattr(self, k) + counts[k])
+            self.errors.extend(counts["errors"][: max(0, 100 - len(self.errors))])
+
+
+_OUTCOMES = ("claimed", "sent", "deferred", "failed", "cancelled", "released")
+
+
+@dataclass(frozen=True)
+class FixedClock:
+    """A clock that always says `now` (`quiz tick --now`, the benchmark).
+    A class rather than a lambda so that it can go to a child process."""
+
+    now: datetime
+
+    def __call__(self) -> datetime:
+        return self.now
 
 
 class RateLimiter:
@@ -313,9 +357,12 @@ def send_due(
     on_progress: Callable[[int], None] | None = None,
     connections: int | None = None,
 ) -> DrainReport:
-    """Drain the outbox over QUIZ_SMTP_CONNECTIONS connections in parallel."""
+    """Drain the outbox over QUIZ_SMTP_CONNECTIONS connections in parallel:
+    child processes on PostgreSQL for a large queue, threads otherwise."""
     n = max(1, int(connections or app.config.get("QUIZ_SMTP_CONNECTIONS", 1)))
     report = DrainReport()
+    if n > 1 and _processes_pay_off(app, clock):
+        return _send_in_processes(app, clock, worker, n, stop, on_progress, report)
     limiter = RateLimiter(float(app.config.get("QUIZ_SMTP_RATE", 0)))
     if n == 1:
         return drain(
@@ -337,6 +384,131 @@ def send_due(
     for t in threads:
         t.join()
     return report
+
+
+def _processes_pay_off(app: Flask, clock: Callable[[], datetime]) -> bool:
+    if not str(app.config["QUIZ_DATABASE_URL"]).startswith("postgresql"):
+        return False
+    try:
+        pickle.dumps(clock)
+    except (pickle.PicklingError, AttributeError, TypeError):
+        return False  # a lambda (tests): it cannot go to another process
+    with app.app_context(), session_scope(app) as session:
+        return outbox.count_due(session, clock(), at_most=PROCESSES_FROM) >= PROCESSES_FROM
+
+
+def _send_in_processes(
+    app: Flask,
+    clock: Callable[[], datetime],
+    worker: str,
+    n: int,
+    stop: threading.Event | None,
+    on_progress: Callable[[int], None] | None,
+    report: DrainReport,
+) -> DrainReport:
+    """One child per connection (see the module docstring); returns when all have ended."""
+    # spawn, not fork: the scheduler has threads, an engine with open
+    # connections and locks that a forked copy would inherit mid-use.
+    ctx = multiprocessing.get_context("spawn")
+    events = ctx.Queue()
+    config = {k: v for k, v in app.config.items() if k.startswith("QUIZ_")}
+    config["QUIZ_IGNORE_DOTENV"] = True  # the parent's settings, nothing else
+    config["QUIZ_SMTP_RATE"] = float(app.config.get("QUIZ_SMTP_RATE", 0)) / n
+    children = {}
+    for i in range(n):
+        name = f"{worker}/{i}"
+        child = ctx.Process(
+            target=_child_main,
+            args=(config, clock, name, events, on_progress is not None, os.getpid()),
+            name=f"sender-{i}",
+        )
+        child.start()
+        children[name] = child
+    signalled = False
+    while children:
+        if stop is not None and stop.is_set() and not signalled:
+            signalled = True
+            for child in children.values():
+                if child.is_alive():
+                    os.kill(child.pid, signal.SIGTERM)  # type: ignore[arg-type]
+        try:
+            kind, name, value = events.get(timeout=0.2)
+        except queue.Empty:
+            for name, child in list(children.items()):
+                # exit code 0 means its report is still on the way
+                if child.exitcode not in (None, 0):
+                    error = f"{name}: sender process died (exit code {child.exitcode})"
+                    log.error("%s; its claimed messages go out again when their lease ends", error)
+                    report.count("released", 0, error=error)
+                    del children[name]
+            continue
+        if kind == "progress" and on_progress is not None:
+            on_progress(value)
+        elif kind == "done":
+            report.add(value)
+            children.pop(name).join()
+    return report
+
+
+def _child_main(
+    config: dict[str, Any],
+    clock: Callable[[], datetime],
+    name: str,
+    events: Any,
+    progress: bool,
+    parent: int,
+) -> None:
+    """A sender child: one drain over one connection, then its report to the parent."""
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):  # SIGINT: Ctrl-C reaches the whole process group
+        signal.signal(sig, lambda *_: stop.set())
+    _end_with_parent(parent, stop)
+    from quiz import create_app
+    from quiz.db import database
+
+    report = DrainReport()
+    pending = [0, time.monotonic()]
+
+    def step(k: int) -> None:  # progress in batches: a queue message costs more than a counter
+        pending[0] += k
+        if time.monotonic() - pending[1] >= 0.25:
+            events.put(("progress", name, pending[0]))
+            pending[:] = [0, time.monotonic()]
+
+    app = create_app(config)
+    try:
+        drain(
+            app,
+            transport_from_config(app.config),
+            clock,
+            name,
+            stop,
+            None,
+            step if progress else None,
+            None,
+            report,
+        )
+    except Exception as exc:  # reported like a thread's failure, not as a crash
+        log.exception("sender %s stopped", name)
+        report.count("released", 0, error=f"{name}: {exc}")
+    finally:
+        database(app).dispose()
+    if pending[0]:
+        events.put(("progress", name, pending[0]))
+    events.put(("done", name, report.counts()))
+
+
+def _end_with_parent(parent: int, stop: threading.Event) -> None:
+    """SIGTERM when the parent dies (Linux), so no orphan keeps sending after a
+    SIGKILL of the scheduler; the message in flight is still finished."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent:  # it died before the line above
+        stop.set()
 
 
 def plan_due(app: Flask, now: datetime) -> Any:

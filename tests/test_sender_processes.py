@@ -1,0 +1,147 @@
+"""On PostgreSQL a large queue is sent by one child process per SMTP
+connection: each message once, progress and figures back in the parent, a
+stop request finishes the message in flight, a child that dies is reported."""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+import signal
+import threading
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy import select
+
+from quiz import sender
+from quiz.db import utcnow
+from quiz.models import Delivery, Participant
+from quiz.outbox import claim, enqueue
+from tests.conftest import PG_URL, SMTPHandler, free_port
+from tests.engine_factories import add_participants
+from tests.factories import make_campaign
+
+pytestmark = pytest.mark.skipif(not PG_URL, reason="sender processes are for PostgreSQL")
+
+
+def test_a_claim_takes_one_batch_from_a_fresh_unanalysed_table(app, session):
+    """Workers share the queue: PostgreSQL once ran the locking subquery per
+    updated row on a table without statistics, and one claim took everything."""
+    queue(session, 12)
+    sizes = [len(claim(session, f"w{i}", utcnow(), 3, timedelta(seconds=60))) for i in range(5)]
+    assert sizes == [3, 3, 3, 3, 0]
+
+
+class PacedHandler(SMTPHandler):
+    """Takes `delay` seconds per message and says when the first one arrived."""
+
+    def __init__(self, delay: float) -> None:
+        super().__init__()
+        self.delay = delay
+        self.data_started = threading.Event()
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: ANN001, ANN201, N802
+        self.data_started.set()
+        await asyncio.sleep(self.delay)
+        return await super().handle_DATA(server, session, envelope)
+
+
+def relay_for(app, delay: float) -> Controller:
+    controller = Controller(PacedHandler(delay), hostname="127.0.0.1", port=free_port())
+    controller.start()
+    app.config["QUIZ_SMTP_URL"] = f"smtp://127.0.0.1:{controller.port}"
+    return controller
+
+
+@pytest.fixture
+def processes(monkeypatch):
+    """Processes from the first due message; records that they were used."""
+    used = []
+    real = sender._send_in_processes
+    monkeypatch.setattr(sender, "PROCESSES_FROM", 1)
+    monkeypatch.setattr(sender, "_send_in_processes", lambda *a, **k: used.append(1) or real(*a, **k))
+    return used
+
+
+def queue(session, count: int) -> None:
+    now = utcnow()
+    campaign = make_campaign(session, now)
+    add_participants(session, campaign, now, count, first_quiz_day=None, status="pending")
+    for pid in session.scalars(select(Participant.id)).all():
+        enqueue(session, participant_id=pid, kind="confirm", due_at=now, now=now)
+    session.commit()
+
+
+def statuses(session) -> Counter:
+    session.expire_all()
+    return Counter(session.scalars(select(Delivery.status)).all())
+
+
+def test_each_message_once_with_progress_and_figures(app, session, processes):
+    queue(session, 300)
+    app.config["QUIZ_OUTBOX_BATCH_SIZE"] = 20
+    relay = relay_for(app, 0.001)
+    progress = []
+    try:
+        report = sender.send_due(app, utcnow, "t", on_progress=progress.append, connections=2)
+    finally:
+        relay.stop()
+    assert processes == [1]
+    ids = Counter(m["Message-ID"] for m in relay.handler.messages)
+    assert len(ids) == 300 and set(ids.values()) == {1}
+    assert (report.sent, report.claimed, report.failed, report.errors) == (300, 300, 0, [])
+    assert sum(progress) == 300
+    assert statuses(session) == {"sent": 300}
+
+
+def test_stop_finishes_the_messages_in_flight_and_releases_the_rest(app, session, processes):
+    queue(session, 20)
+    app.config["QUIZ_OUTBOX_BATCH_SIZE"] = 5
+    relay = relay_for(app, 1.0)
+    stop = threading.Event()
+    result = {}
+    thread = threading.Thread(
+        target=lambda: result.update(report=sender.send_due(app, utcnow, "t", stop=stop, connections=2))
+    )
+    try:
+        thread.start()
+        assert relay.handler.data_started.wait(30)
+        stop.set()
+        thread.join(30)
+        assert not thread.is_alive()
+    finally:
+        relay.stop()
+    received = len(relay.handler.messages)
+    counts = statuses(session)
+    assert received >= 1  # in flight when stop came: finished, not cut off
+    assert counts["sent"] == received == result["report"].sent
+    assert counts["pending"] == 20 - received  # released or never claimed, nothing left "sending"
+    assert result["report"].errors == []
+
+
+def test_a_child_that_dies_is_reported_and_the_other_carries_on(app, session, processes):
+    queue(session, 12)
+    app.config["QUIZ_OUTBOX_BATCH_SIZE"] = 3
+    relay = relay_for(app, 0.3)
+    result = {}
+    thread = threading.Thread(
+        target=lambda: result.update(report=sender.send_due(app, utcnow, "t", connections=2))
+    )
+    try:
+        thread.start()
+        assert relay.handler.data_started.wait(30)
+        victim = multiprocessing.active_children()[0]
+        os.kill(victim.pid, signal.SIGKILL)
+        thread.join(60)
+        assert not thread.is_alive()
+    finally:
+        relay.stop()
+    report = result["report"]
+    assert len(report.errors) == 1 and "died (exit code -9)" in report.errors[0]
+    counts = statuses(session)
+    # The dead child's claimed batch waits for its lease; everything else went out.
+    assert counts["sent"] == report.sent and counts["sending"] <= 3
+    assert counts["sent"] + counts["sending"] == 12
