@@ -15,9 +15,9 @@ from flask import Flask
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: settings (env / .env / defaults, then `config`), extensions,
     blueprints and CLI commands. Starts no threads and sends no mail."""
-    from quiz import cli, db, errors, formatting, logs, security
+    from quiz import cli, db, errors, formatting, limits, logs, security
     from quiz.config import check_required, load_settings
-    from quiz.extensions import csrf, limiter
+    from quiz.extensions import csrf
 
     app = Flask(__name__, instance_relative_config=True)
     env_file = None if config and config.get("QUIZ_IGNORE_DOTENV") else ".env"
@@ -28,10 +28,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     app.config["SECRET_KEY"] = app.config["QUIZ_SECRET_KEY"]
     app.config["SECRET_KEY_FALLBACKS"] = app.config["QUIZ_SECRET_KEY_FALLBACKS"]
-    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["QUIZ_RATELIMIT_STORAGE_URL"])
-    # Explicit per app: Flask-Limiter keeps `enabled` on its one shared
-    # instance, so an app built without the key would inherit the last one's.
-    app.config.setdefault("RATELIMIT_ENABLED", True)
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # the session cookie bounds it
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
@@ -43,7 +39,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     logs.init_app(app)
     security.init_app(app)  # before CSRFProtect: it sets the body limit per route
     csrf.init_app(app)
-    limiter.init_app(app)
+    limits.init_app(app)
     formatting.init_app(app)
     errors.init_app(app)
 

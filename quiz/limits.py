@@ -1,4 +1,4 @@
-"""Abuse limits (Flask-Limiter) for the participants' routes, in one place.
+"""Abuse limits for the participants' routes and the organisers' login, in one place.
 
 Storage is QUIZ_RATELIMIT_STORAGE_URL: memory:// for one process, Redis when
 several web processes must share the counts. Keys never hold an email
@@ -13,29 +13,63 @@ both are hashed first.
   link cannot be hammered; and per client address counting only requests
   with a bad or expired token, so guessing tokens is cut off while a
   morning's burst of genuine answers from one school's address is not.
-- The organisers' login has its own limit (quiz.web.admin.auth).
+- The organisers' login (quiz.web.admin.auth).
 A limit hit gives HTTP 429 with the Dutch "Even wachten" page.
+
+The counting is done by the `limits` library (fixed windows; the engine
+Flask-Limiter is built on) from a decorator per limit. Flask-Limiter itself
+ran a before- and an after-request hook on every request and resolved every
+declared limit each time: a sixth of the CPU of an answer confirmation, the
+hot path of a quiz morning (docs/benchmarks.md, "Answering"), for five
+fixed limits. RATELIMIT_ENABLED=False switches them off (for tests that are
+about something else); RATELIMIT_KEY_PREFIX separates apps sharing a Redis.
+
+When the storage cannot be reached (Redis down), the request goes through
+and the failure is logged: a participant's answer matters more than a limit.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
 
 from email_validator import EmailNotValidError, validate_email
-from flask import request
-from flask_limiter.util import get_remote_address
-from werkzeug.wrappers import Response
+from flask import Flask, current_app, request
+from limits import RateLimitItem, parse_many
+from limits.storage import storage_from_string
+from limits.strategies import FixedWindowRateLimiter
+from werkzeug.exceptions import HTTPException, TooManyRequests
 
-from quiz.extensions import limiter
+log = logging.getLogger(__name__)
 
 SIGNUP_PER_ADDRESS = "30 per 10 minutes;200 per day"
 SIGNUP_PER_EMAIL = "5 per hour;10 per day"
 TOKEN_POST_PER_LINK = "20 per minute"
 BAD_TOKENS_PER_ADDRESS = "30 per minute;300 per hour"
+# Per client address; the lockout in the database guards each account.
+LOGIN_PER_ADDRESS = "10 per minute;50 per hour"
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def init_app(app: Flask) -> None:
+    """One counter store per app, from QUIZ_RATELIMIT_STORAGE_URL."""
+    app.config.setdefault("RATELIMIT_ENABLED", True)
+    app.config.setdefault("RATELIMIT_KEY_PREFIX", "quiz")
+    storage = storage_from_string(app.config["QUIZ_RATELIMIT_STORAGE_URL"])
+    app.extensions["quiz_limits"] = FixedWindowRateLimiter(storage)
 
 
 def _digest(value: str) -> str:
     return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def client_address() -> str:
+    """The client's address (the proxy's X-Forwarded-For, through ProxyFix)."""
+    return request.remote_addr or "127.0.0.1"
 
 
 def email_key() -> str:
@@ -55,13 +89,73 @@ def link_key() -> str:
     return "link:" + _digest(str(token))
 
 
-def _bad_token(response: Response) -> bool:
-    return response.status_code in (400, 410)
+class RateLimit:
+    """A decorator: at most `spec` requests (e.g. "20 per minute;100 per hour")
+    per key within `scope`, counting only `methods`, and of those only the
+    ones whose response status `counts` accepts (when given)."""
+
+    def __init__(
+        self,
+        spec: str,
+        scope: str,
+        key: Callable[[], str],
+        methods: tuple[str, ...] | None = ("POST",),
+        counts: Callable[[int], bool] | None = None,
+    ) -> None:
+        self.items: list[RateLimitItem] = parse_many(spec)
+        self.scope, self.key, self.methods, self.counts = scope, key, methods, counts
+
+    def _store(self) -> FixedWindowRateLimiter | None:
+        if not current_app.config["RATELIMIT_ENABLED"]:
+            return None
+        if self.methods is not None and request.method not in self.methods:
+            return None
+        return current_app.extensions["quiz_limits"]
+
+    def _apply(self, store: FixedWindowRateLimiter, check: str, ids: tuple[str, ...]) -> bool:
+        """`store.hit` or `store.test` for every item; True when all allow it."""
+        try:
+            return all(getattr(store, check)(item, *ids) for item in self.items)
+        except Exception:  # storage down: let the request through
+            log.exception("rate limit storage unreachable; %s not checked", self.scope)
+            return True
+
+    def __call__(self, view: F) -> F:
+        @wraps(view)
+        def limited(*args: Any, **kwargs: Any) -> Any:
+            store = self._store()
+            if store is None:
+                return view(*args, **kwargs)
+            ids = (current_app.config["RATELIMIT_KEY_PREFIX"], self.scope, self.key())
+            if self.counts is None:
+                if not self._apply(store, "hit", ids):
+                    raise TooManyRequests()
+                return view(*args, **kwargs)
+            if not self._apply(store, "test", ids):
+                raise TooManyRequests()
+            status = 500
+            try:
+                response = current_app.make_response(view(*args, **kwargs))
+                status = response.status_code
+                return response
+            except HTTPException as exc:
+                status = exc.code or 500
+                raise
+            finally:
+                if self.counts(status):
+                    self._apply(store, "hit", ids)
+
+        return limited  # type: ignore[return-value]
 
 
-signup_per_address = limiter.limit(SIGNUP_PER_ADDRESS, key_func=get_remote_address, methods=["POST"])
-signup_per_email = limiter.limit(SIGNUP_PER_EMAIL, key_func=email_key, methods=["POST"])
-token_post_per_link = limiter.limit(TOKEN_POST_PER_LINK, key_func=link_key, methods=["POST"])
-bad_tokens_per_address = limiter.shared_limit(
-    BAD_TOKENS_PER_ADDRESS, scope="bad-token", key_func=get_remote_address, deduct_when=_bad_token
+def _bad_token(status: int) -> bool:
+    return status in (400, 410)
+
+
+signup_per_address = RateLimit(SIGNUP_PER_ADDRESS, "signup-address", client_address)
+signup_per_email = RateLimit(SIGNUP_PER_EMAIL, "signup-email", email_key)
+token_post_per_link = RateLimit(TOKEN_POST_PER_LINK, "token-post", link_key)
+bad_tokens_per_address = RateLimit(
+    BAD_TOKENS_PER_ADDRESS, "bad-token", client_address, methods=None, counts=_bad_token
 )
+login_per_address = RateLimit(LOGIN_PER_ADDRESS, "login", client_address)

@@ -196,3 +196,39 @@ def create_second_app(app):
     return create_app(
         {key: app.config[key] for key in app.config if key.startswith(("QUIZ_", "RATELIMIT_", "TESTING"))}
     )
+
+
+def test_an_unreachable_limit_store_does_not_stop_participants(app_config, caplog):
+    """Redis down: signing up still works (the limit is not checked), and the
+    operator finds the reason in the log."""
+    from quiz import create_app
+
+    with socket_nobody_listens_on() as port:
+        app = create_app({**app_config, "QUIZ_RATELIMIT_STORAGE_URL": f"redis://127.0.0.1:{port}/0"})
+        try:
+            with session_scope(app) as session:
+                make_campaign(session, utcnow())
+            with caplog.at_level("ERROR", logger="quiz.limits"):
+                response = sign_up(app.test_client(), email="geen-redis@example.org")
+            assert response.status_code == 303
+            with session_scope(app) as session:
+                assert count(session, Participant) == 1
+            assert "rate limit storage unreachable" in caplog.text
+        finally:
+            if PG_URL:
+                _truncate_pg(app)
+            database(app).dispose()
+
+
+def socket_nobody_listens_on():
+    """A loopback port that refuses connections (bound, never listening)."""
+    import contextlib
+    import socket
+
+    @contextlib.contextmanager
+    def reserved():
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            yield s.getsockname()[1]
+
+    return reserved()

@@ -1,7 +1,7 @@
 """Logging in and out, and the login check in front of every admin page.
 
 - The login form has a CSRF token (Flask-WTF, global), a rate limit per
-  client address (Flask-Limiter) and, in the database, a temporary lockout
+  client address (quiz.limits) and, in the database, a temporary lockout
   after repeated wrong passwords (quiz.organisers).
 - A login starts a fresh session (no fixation); the session holds only the
   organiser's id and the moment of the last request. An admin session ends
@@ -23,15 +23,13 @@ from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length
 
 from quiz.db import get_session, utcnow
-from quiz.extensions import limiter
+from quiz.limits import login_per_address
 from quiz.models import Organiser
 from quiz.organisers import LOCKOUT, authenticate, idle_expired
 from quiz.web.admin.blueprint import PUBLIC_ENDPOINTS, bp
 
 SESSION_ID = "organiser_id"
 SESSION_SEEN = "admin_seen"
-# Per client address; the lockout in the database guards each account.
-LOGIN_RATE = "10 per minute;50 per hour"
 
 
 class LoginForm(FlaskForm):
@@ -91,7 +89,7 @@ def _organiser() -> dict[str, object]:
 
 
 @bp.route("/inloggen", methods=["GET", "POST"])
-@limiter.limit(LOGIN_RATE, methods=["POST"])
+@login_per_address
 def login() -> str | Response | tuple[str, int]:
     form = LoginForm()
     error = None
