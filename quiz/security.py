@@ -21,7 +21,8 @@
 
 from __future__ import annotations
 
-from flask import Flask, request
+from flask import Flask, Request, request
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from werkzeug.wrappers import Response
 
 # Participants' forms are small; the biggest form is the organisers'
@@ -90,6 +91,19 @@ def _body_limit() -> None:
         request.max_form_memory_size = MAX_IMPORT_BYTES
 
 
+class CookieSessions(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, without building the cookie's signer
+    when there is no cookie. Flask builds it on every request, while the
+    pages behind an email link (answers, Mijn quiz) are visited without one:
+    there is nothing to verify, and a quiz morning's burst of confirmations
+    paid for it each time."""
+
+    def open_session(self, app: Flask, req: Request) -> SecureCookieSession | None:
+        if app.secret_key and not req.cookies.get(self.get_cookie_name(app)):
+            return self.session_class()
+        return super().open_session(app, req)
+
+
 def init_app(app: Flask) -> None:
     """Register before CSRFProtect: the body limit must be raised for the
     upload route before anything reads the form."""
@@ -105,5 +119,6 @@ def init_app(app: Flask) -> None:
     # Secure, host-only and for path /: no subdomain can plant one.
     if app.config["SESSION_COOKIE_SECURE"] and app.config.get("SESSION_COOKIE_NAME") == "session":
         app.config["SESSION_COOKIE_NAME"] = "__Host-session"
+    app.session_interface = CookieSessions()
     app.before_request(_body_limit)
     app.after_request(apply_headers)
