@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -206,16 +207,61 @@ _UNANSWERED_EARLIER = (
 )
 
 
+def _wants_reminders(delivery: Delivery) -> bool:
+    return delivery.day > 1 and delivery.participant.campaign.reminders_enabled
+
+
+# Where prefetch_reminders leaves a batch's open questions: delivery id ->
+# [(question_id, day)], in the session so that it lives as long as the batch.
+_PREFETCHED = "quiz_open_earlier"
+
+
+def prefetch_reminders(session: Session, deliveries: Sequence[Delivery]) -> None:
+    """The open earlier questions of a whole batch of question deliveries in
+    one query, for `reminders` (the sender calls this per claimed batch; on
+    days 2–5 one query per message would be the drain's largest cost)."""
+    wanted = [d for d in deliveries if d.kind == "question" and _wants_reminders(d)]
+    found: dict[int, list[tuple[int, int]]] = {d.id: [] for d in wanted}
+    session.info[_PREFETCHED] = found
+    if not wanted:
+        return
+    latest = {}
+    for d in wanted:
+        latest[d.participant_id] = max(latest.get(d.participant_id, 0), d.day)
+    rows = session.execute(
+        select(Delivery.participant_id, Delivery.question_id, Delivery.day)
+        .where(
+            Delivery.participant_id.in_(list(latest)),
+            Delivery.kind == "question",
+            Delivery.status == "sent",
+            Delivery.question_id.is_not(None),
+            ~exists().where(
+                Answer.participant_id == Delivery.participant_id, Answer.question_id == Delivery.question_id
+            ),
+        )
+        .order_by(Delivery.participant_id, Delivery.day)
+    ).all()
+    by_participant: dict[int, list[tuple[int, int]]] = {}
+    for pid, question_id, day in rows:
+        by_participant.setdefault(pid, []).append((question_id, day))
+    for d in wanted:
+        found[d.id] = [(q, day) for q, day in by_participant.get(d.participant_id, []) if day < d.day]
+
+
 def reminders(session: Session, delivery: Delivery, manage_url: str) -> list[dict[str, Any]]:
     """ "Nog niet beantwoord": the earlier questions of this participant that
     went out and are still open, each with its link (through "Mijn quiz").
-    Empty on day 1 and when the campaign switched reminders off."""
-    if delivery.day <= 1 or not delivery.participant.campaign.reminders_enabled:
+    Empty on day 1 and when the campaign switched reminders off. From the
+    batch's prefetch when there is one, else one query."""
+    if not _wants_reminders(delivery):
         return []
+    prefetched = session.info.get(_PREFETCHED, {}).get(delivery.id)
+    if prefetched is None:
+        prefetched = session.execute(
+            _UNANSWERED_EARLIER, {"pid": delivery.participant_id, "day": delivery.day}
+        ).all()
     out = []
-    for question_id, day in session.execute(
-        _UNANSWERED_EARLIER, {"pid": delivery.participant_id, "day": delivery.day}
-    ):
+    for question_id, day in prefetched:
         view = question_view(session, question_id)
         if view is not None:
             out.append({"q": view, "url": f"{manage_url}/vraag/{day}"})

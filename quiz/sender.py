@@ -228,7 +228,10 @@ class _Worker:
                 self.session.expunge_all()  # memory stays flat however long the queue
 
     def _send_batch(self, ids: Sequence[int], deadline: float) -> None:
+        from quiz.followup_emails import prefetch_reminders
+
         deliveries = _load(self.session, ids)
+        prefetch_reminders(self.session, deliveries)
         done: set[int] = set()
         try:
             for delivery in deliveries:
