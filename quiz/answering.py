@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import String, bindparam, cast, exists, func, insert, select, text, update
@@ -29,6 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
 from quiz.db import UTCDateTime
+from quiz.driver_sql import DriverStatement
 from quiz.models import Answer, Campaign, Delivery, LinkHit, Participant
 from quiz.question_view import QuestionView, question_view
 from quiz.tokens import TokenExpired, TokenInvalid, make_token, read_token
@@ -199,18 +200,28 @@ _LINK_FACTS = (
 _RECORDED = select(Answer.option_id, Answer.answered_at, Answer.discussed_at).where(
     Answer.participant_id == bindparam("pid"), Answer.question_id == bindparam("qid")
 )
-_INSERT_ANSWER = insert(Answer)
-# The same INSERT on PostgreSQL, without waiting for the WAL flush of this one
-# small row: a database crash could lose the last fraction of a second of
-# answers (the person then sees the question as open and answers again),
-# while waiting for the disk per answer would cap a morning's burst of
-# confirmations at the disk's flush rate. set_config(…, true) is SET LOCAL
-# as an expression, so it rides along in the INSERT's own round trip.
+# On PostgreSQL, without waiting for the WAL flush of this one small row: a
+# database crash could lose the last fraction of a second of answers (the
+# person then sees the question as open and answers again), while waiting for
+# the disk per answer would cap a morning's burst of confirmations at the
+# disk's flush rate. set_config(…, true) is SET LOCAL as an expression, so it
+# rides along in the INSERT's own round trip.
 _INSERT_ANSWER_NO_FLUSH_WAIT = text(
     "WITH no_flush_wait AS (SELECT set_config('synchronous_commit', 'off', true)) "
     "INSERT INTO answer (participant_id, question_id, option_id, answered_at, source) "
     "SELECT :participant_id, :question_id, :option_id, :answered_at, :source FROM no_flush_wait"
 ).bindparams(bindparam("answered_at", type_=UTCDateTime()))
+
+
+_INSERT_ANSWER = DriverStatement(
+    _INSERT_ANSWER_NO_FLUSH_WAIT,
+    {"participant_id": 0, "question_id": 0, "option_id": 0, "answered_at": None, "source": ""},
+    elsewhere=insert(Answer),
+)
+# The statements of read_answer_link, run on the driver on PostgreSQL.
+_LINK_FACTS_ON_DRIVER = DriverStatement(
+    _LINK_FACTS, {"pid": 0, "qid": 0, "hit": None}, result_types={8: UTCDateTime(), 9: UTCDateTime()}
+)
 
 
 def load_participant(session: Session, participant_id: int) -> Participant | None:
@@ -231,7 +242,8 @@ def read_answer_link(
     when given (the confirmation's autocommit connection), else on `session`.
     """
     ids = _ids(read_token("answer", token, TOKEN_BACKSTOP_SECONDS, now), (2, 3))
-    row = (conn or session).execute(_LINK_FACTS, {"pid": ids[0], "qid": ids[1], "hit": hit_id}).first()
+    params = {"pid": ids[0], "qid": ids[1], "hit": hit_id}
+    row = _LINK_FACTS_ON_DRIVER.first(conn or session.connection(), params)
     if row is None or row[0] in GONE_STATUSES:
         raise TokenExpired
     status, first_day, campaign_id, set_id, tz, ends_on, skips, option, at, discussed, open_ids, sweep = row
@@ -291,20 +303,20 @@ def record_answer(
     request got there first, the database refuses ours and we return theirs.
     Commits (`db` is a session, or a connection, e.g. an autocommit one).
     """
+    conn = db if isinstance(db, Connection) else db.connection()
     values = {
         "participant_id": participant_id,
         "question_id": question_id,
         "option_id": option_id,
-        "answered_at": now,
+        "answered_at": now.astimezone(UTC),
         "source": "confirmed",
     }
-    dialect = db.dialect if isinstance(db, Connection) else db.get_bind().dialect
     try:
         # A plain INSERT (no ORM unit of work): this is the hot path of a
         # morning's burst of confirmations.
-        db.execute(_INSERT_ANSWER_NO_FLUSH_WAIT if dialect.name == "postgresql" else _INSERT_ANSWER, values)
+        _INSERT_ANSWER.run(conn, values)
         db.commit()
-    except IntegrityError:
+    except (IntegrityError, conn.dialect.loaded_dbapi.IntegrityError):
         db.rollback()
         existing = db.execute(_RECORDED, {"pid": participant_id, "qid": question_id}).first()
         if existing is None:  # the conflict was something else (e.g. a foreign key)
