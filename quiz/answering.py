@@ -21,6 +21,7 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import String, bindparam, cast, exists, func, insert, select, text, update
@@ -72,8 +73,13 @@ def last_quiz_day(
         return campaign.ends_on
     if participant.first_quiz_day is None or total < 1:
         return None
-    skips = parse_skip_dates(campaign.skip_dates or ())
-    return nth_working_day(participant.first_quiz_day, total, skips)
+    return _nth_working_day(participant.first_quiz_day, total, tuple(campaign.skip_dates or ()))
+
+
+@lru_cache(maxsize=1024)
+def _nth_working_day(first: date, n: int, skip_dates: tuple[str, ...]) -> date:
+    # Every answer link asks this; a campaign has a handful of start days.
+    return nth_working_day(first, n, parse_skip_dates(skip_dates))
 
 
 def answers_close_at(
@@ -85,8 +91,12 @@ def answers_close_at(
     last = last_quiz_day(campaign, participant, total)
     if last is None:
         return None
-    midnight = datetime.combine(last + timedelta(days=1), time(0), tzinfo=ZoneInfo(campaign.timezone))
-    return midnight + ANSWER_GRACE
+    return _local_midnight(last + timedelta(days=1), campaign.timezone) + ANSWER_GRACE
+
+
+@lru_cache(maxsize=1024)
+def _local_midnight(day: date, timezone: str) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=ZoneInfo(timezone))
 
 
 @dataclass(frozen=True)
