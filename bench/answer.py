@@ -47,8 +47,10 @@ QUESTIONS = 5
 DURATION = int(os.environ.get("BENCH_SECONDS", "10"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "8"))
 REPEATS = int(os.environ.get("BENCH_REPEATS", "3"))
+CPU_REQUESTS = 2200  # confirmations measured in one process (bench/answer_cpu.py)
 SECRET = "bench-secret-key-not-for-production"
-from benchdocs import write_section  # noqa: E402  (bench/ is on the path when a script runs)
+import answer_cpu  # noqa: E402  (bench/ is on the path when a script runs)
+from benchdocs import write_section  # noqa: E402
 
 START, END = "<!-- answer-bench:start -->", "<!-- answer-bench:end -->"
 
@@ -379,6 +381,8 @@ def main() -> None:
     prepare_database()
     total = seed(links)
     print(f"Seeded {PARTICIPANTS} participants, {total} answer links.", flush=True)
+    cpu = answer_cpu.measure(config(), [tuple(line.split()) for line in links.open()][:CPU_REQUESTS])
+    print(json.dumps(cpu), flush=True)
 
     env = {**os.environ, **{k: str(v) for k, v in config().items() if k != "QUIZ_IGNORE_DOTENV"}}
     env.pop("QUIZ_IGNORE_DOTENV", None)
@@ -407,6 +411,7 @@ def main() -> None:
         print(json.dumps(rounds[-1]), f"load {os.getloadavg()[0]:.1f}", flush=True)
 
     figures = {
+        **cpu,
         "date": datetime.now(UTC).strftime("%Y-%m-%d"),
         "machine": f"{os.cpu_count()} cores, Python {platform.python_version()}",
         "load_before": load_before,
@@ -457,6 +462,14 @@ def write_docs(f: dict) -> None:
         ]
     )
     per_round = ", ".join(f"{r:.0%}" for r in f["ratios"])
+    cpu_rows = "\n".join(
+        f"| {label} | {f[key]:.3f} ms | {f[key] / f['bare_cpu_ms']:.1f} |"
+        for label, key in (
+            ("bare Flask route, same page size", "bare_cpu_ms"),
+            ("the quiz app's own empty route (its hooks: headers, CSRF check, session)", "floor_cpu_ms"),
+            ("confirmed answer", "confirm_cpu_ms"),
+        )
+    )
     section = f"""{START}
 ## Answering (`bench/answer.py`)
 
@@ -473,6 +486,14 @@ The bare route returns a page of the same size under the same gunicorn config.
 | run | rate | p50 | p99 | target |
 |---|---|---|---|---|
 {rows}
+
+CPU per request in one Python process, measured in the same run before the
+server starts (`bench/answer_cpu.py`: WSGI calls, `time.process_time`, so
+other load on the machine counts little):
+
+| request | CPU per request | ÷ bare route |
+|---|---|---|
+{cpu_rows}
 
 Errors (non-2xx, timeouts): {f["full_errors"]} flat out, {f["half_errors"]} at half rate.
 Load average (1 min) {f["load_before"]:.1f} before the run, {f["load_after"]:.1f} after. wrk is
