@@ -47,6 +47,7 @@ QUESTIONS = 5
 DURATION = int(os.environ.get("BENCH_SECONDS", "10"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "8"))
 REPEATS = int(os.environ.get("BENCH_REPEATS", "3"))
+REDIS_URL = os.environ.get("QUIZ_BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
 CPU_REQUESTS = 2200  # confirmations measured in one process (bench/answer_cpu.py)
 SECRET = "bench-secret-key-not-for-production"
 import answer_cpu  # noqa: E402  (bench/ is on the path when a script runs)
@@ -172,6 +173,10 @@ def config() -> dict:
         "QUIZ_DATABASE_URL": DB_URL,
         "QUIZ_MAIL_BACKEND": "smtp",
         "QUIZ_BASE_URL": "http://127.0.0.1",
+        # Several web processes share their rate-limit counters in Redis, as
+        # in production (docs/deploy.md; `quiz check` refuses memory:// there).
+        "QUIZ_RATELIMIT_STORAGE_URL": REDIS_URL,
+        "RATELIMIT_KEY_PREFIX": f"quiz-bench-{os.getpid()}",
     }
 
 

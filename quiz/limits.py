@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
@@ -61,6 +62,7 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("RATELIMIT_KEY_PREFIX", "quiz")
     storage = storage_from_string(app.config["QUIZ_RATELIMIT_STORAGE_URL"])
     app.extensions["quiz_limits"] = FixedWindowRateLimiter(storage)
+    app.extensions["quiz_limit_blocks"] = {}
 
 
 def _digest(value: str) -> str:
@@ -91,8 +93,17 @@ def link_key() -> str:
 
 class RateLimit:
     """A decorator: at most `spec` requests (e.g. "20 per minute;100 per hour")
-    per key within `scope`, counting only `methods`, and of those only the
-    ones whose response status `counts` accepts (when given)."""
+    per key within `scope`, counting only `methods`.
+
+    With `counts`, only requests whose response status `counts` accepts are
+    counted (bad tokens), and the limit must hold for every request of the
+    key: once a counted request goes over it, that request and every later
+    one of the key gets 429 until the window ends. That block is remembered
+    in this process, so the many requests that are not counted (a school's
+    genuine answers) cost no trip to the store; another web process learns
+    of the block at its own next counted request, so a key gets at most one
+    more counted request per process before it is stopped there too.
+    """
 
     def __init__(
         self,
@@ -112,13 +123,28 @@ class RateLimit:
             return None
         return current_app.extensions["quiz_limits"]
 
-    def _apply(self, store: FixedWindowRateLimiter, check: str, ids: tuple[str, ...]) -> bool:
-        """`store.hit` or `store.test` for every item; True when all allow it."""
+    def _hit(self, store: FixedWindowRateLimiter, ids: tuple[str, ...]) -> float | None:
+        """Count one request; None while within the limit, else when the block ends."""
         try:
-            return all(getattr(store, check)(item, *ids) for item in self.items)
+            for item in self.items:
+                if not store.hit(item, *ids):
+                    return store.get_window_stats(item, *ids).reset_time
         except Exception:  # storage down: let the request through
             log.exception("rate limit storage unreachable; %s not checked", self.scope)
-            return True
+        return None
+
+    @staticmethod
+    def _blocks() -> dict[tuple[str, ...], float]:
+        """This app's blocks in this process: key -> when it ends (time.time())."""
+        return current_app.extensions["quiz_limit_blocks"]
+
+    def _block(self, ids: tuple[str, ...], until: float) -> None:
+        blocks = self._blocks()
+        if len(blocks) > MAX_BLOCKED:  # many keys: forget the ended blocks
+            now = time.time()
+            for key in [k for k, t in blocks.items() if t <= now]:
+                del blocks[key]
+        blocks[ids] = until
 
     def __call__(self, view: F) -> F:
         @wraps(view)
@@ -128,24 +154,32 @@ class RateLimit:
                 return view(*args, **kwargs)
             ids = (current_app.config["RATELIMIT_KEY_PREFIX"], self.scope, self.key())
             if self.counts is None:
-                if not self._apply(store, "hit", ids):
+                if self._hit(store, ids) is not None:
                     raise TooManyRequests()
                 return view(*args, **kwargs)
-            if not self._apply(store, "test", ids):
+            if self._blocks().get(ids, 0.0) > time.time():
                 raise TooManyRequests()
-            status = 500
             try:
                 response = current_app.make_response(view(*args, **kwargs))
-                status = response.status_code
-                return response
             except HTTPException as exc:
-                status = exc.code or 500
+                if self.counts(exc.code or 500):
+                    self._count_or_block(store, ids)
                 raise
-            finally:
-                if self.counts(status):
-                    self._apply(store, "hit", ids)
+            if self.counts(response.status_code):
+                self._count_or_block(store, ids)
+            return response
 
         return limited  # type: ignore[return-value]
+
+    def _count_or_block(self, store: FixedWindowRateLimiter, ids: tuple[str, ...]) -> None:
+        until = self._hit(store, ids)
+        if until is not None:
+            self._block(ids, until)
+            raise TooManyRequests()
+
+
+# Blocks remembered per process before the ended ones are swept out.
+MAX_BLOCKED = 10_000
 
 
 def _bad_token(status: int) -> bool:

@@ -232,3 +232,38 @@ def socket_nobody_listens_on():
             yield s.getsockname()[1]
 
     return reserved()
+
+
+def test_an_address_over_the_bad_token_limit_is_stopped_for_every_link(client, sent_question):
+    """The block holds for genuine links too: a guesser who is cut off learns
+    nothing more, not even from a guess that happens to be right."""
+    genuine = next(path for path in links(sent_question) if path.startswith("/a/"))
+    for i in range(30):
+        assert client.get(f"/a/guess{i}").status_code == 400
+    assert client.get(genuine).status_code == 200  # still within the limit
+    assert_dutch_429(client.get("/a/guess-30"))
+    assert_dutch_429(client.get(genuine))
+
+
+def test_a_second_web_process_stops_a_blocked_address_at_its_first_bad_token(redis_app, smtp):
+    """Counts live in Redis; the block itself is remembered per process, so a
+    second process serves genuine links until the address's next bad token."""
+    app, _ = redis_app
+    with session_scope(app) as session:
+        campaign, qs = make_quiz(session, at("2026-11-16 07:30"))
+        (player,) = make_players(session, campaign, at("2026-11-16 07:30"), 1)
+        send_question(app, session, player, qs.questions[0], at("2026-11-16 07:30"))
+    genuine = next(path for path in links(smtp.messages[-1]) if path.startswith("/mijn-quiz/"))
+    genuine = genuine.split("/vraag/")[0]
+    first = app.test_client()
+    for i in range(30):
+        assert first.get(f"/a/guess{i}").status_code == 400
+    assert_dutch_429(first.get("/a/guess-30"))
+    second = create_second_app(app)
+    try:
+        other = second.test_client()
+        assert other.get(genuine).status_code == 200
+        assert_dutch_429(other.get("/a/guess-31"))
+        assert_dutch_429(other.get(genuine))
+    finally:
+        database(second).dispose()
