@@ -82,7 +82,7 @@ def measure(config: dict, links: list[tuple[str, str]], warmup: int = 200) -> di
     token = links[0][0].rsplit("/", 1)[1]
     n = len(links) - warmup
     figures = {
-        "page_bytes": len(body),
+        "page_bytes": len(body[0]),
         "confirm_cpu_ms": _cpu_per_request(app, requests[warmup:]),
         "bare_cpu_ms": _cpu_per_request(bare, [(f"/a/{token}", b"option=1")] * n),
         "floor_cpu_ms": _cpu_per_request(app, [(f"/bench-floor/{token}", b"option=1")] * n),
