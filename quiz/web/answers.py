@@ -180,7 +180,7 @@ def answer(token: str) -> Response:
 
 
 def _confirm(token: str) -> Response:
-    """"Bevestig mijn antwoord": record the answer (the first one counts) and
+    """Confirm ("Bevestig mijn antwoord"): record the answer (the first one counts) and
     show the feedback. Two statements on an autocommit connection (see
     Database.autocommit_engine): reading the link and the INSERT."""
     with database().autocommit_engine.connect() as conn:
