@@ -88,41 +88,45 @@ function done(summary, latency, requests)
 end
 """
 
-# Where the time goes, measured with cProfile and process_time in one process
-# (Flask's test client, same database): see docs/benchmarks.md.
+# The prose under the figures: what a confirmation does, what was changed to
+# make it cheaper, and what is left (see docs/benchmarks.md).
 ANALYSIS = """
-Where a confirmation's time goes (one process, Flask's test client, the same
-database, `time.process_time` per request; CPU time, so other load does not
-count): a confirmed answer costs about 1.8–2.4 ms of Python CPU, the bare route
-0.16 ms — 11 to 15 times less. The answer's share: the three statements
-(participant with campaign through the ORM, the open earlier questions, the
-INSERT) about 45 % (SQLAlchemy and psycopg on our side, not waiting), the two
-rate limits checked on every POST (Flask-Limiter) about 13 %, the feedback
-template about 10 %, Flask and werkzeug the rest. gunicorn's own per-request
-work (HTTP parsing, the access log) is the same for both routes, so the ratio
-through gunicorn comes out a little better than the CPU ratio, but when the
-cores are the limit (2 cores shared by gunicorn, PostgreSQL and wrk) the bare
-route is bound to serve several times more requests: ≥ 50 % of it would need
-a confirmation that costs less than twice an empty Flask route, i.e. no ORM,
-no rate limiter and no template. That target is not reachable with this stack
-on this machine; the rate target (≥ 1,000/s) needs about two idle cores for the
-web workers alone.
+What a confirmation does (`quiz/web/answers.py` `_confirm`): check the token's
+HMAC; one query on an autocommit connection for the participant, the
+campaign, an earlier answer, the open earlier questions and the scanner
+flag; one INSERT whose unique key settles double submits (committed without
+waiting for the WAL flush); count the per-link limit in Redis; fill the
+person's two links into the feedback page, rendered by Jinja once per shape
+(question, chosen option, the distribution shown, open questions) per
+process. On PostgreSQL both statements run on psycopg with SQLAlchemy's
+compiled SQL (`quiz/driver_sql.py`). The question, its options and their
+Markdown come from a per-process cache (60 s); the distribution is counted
+at most every 5 s per process.
 
-What changed for this measurement: no pre-ping round trip per request (a
-pooled connection the server closed is noticed from its socket at checkout,
-tests/test_db_reconnect.py); gthread workers with 2 threads (keep-alive; a
-thread waiting for PostgreSQL lets the other use the core; in one same-run
-comparison sync workers did 463 answers/s with p99 50.8 ms at half rate,
-gthread with 4 threads 442/s and 46.7 ms, with 2 threads 436/s and 31.6 ms;
-the rates are within the noise, the tail is not); the token serializer is
-built once per purpose instead of per token. Before these changes (2 sync
-workers, pre-ping, load 3.9): 155 answers/s, bare route 1,342/s (12 %), p99 at
-half rate 33.7 ms. Unchanged: the question, its
-options and their rendered Markdown from a per-process cache (60 s); the
-distribution of answers counted at most every 5 s per process; the request in
-autocommit, the answer one INSERT whose unique key settles double submits,
-committed without waiting for the WAL flush.
+What changed since the first measurement (155 answers/s; 590/s and 15 % of
+the bare route at the end of the first session), each step measured as CPU
+per confirmation in one process (cProfile and `time.process_time`):
+the ORM participant load, the open-questions query and the scanner check
+became one Core query (the open-questions subquery had also been correlated
+to the wrong table); the feedback page is no longer rendered per request;
+Flask-Limiter's hooks on every request gave way to the `limits` library
+called from one decorator per limit, and a request that does not count
+towards the bad-token limit no longer asks Redis; no cookie signer is built
+for requests without a session cookie; the token is verified with a
+prepared HMAC; the two statements skip SQLAlchemy's execution layer.
+Together about a third of the CPU per confirmation of before.
+
+Why answers stay far below half the bare route: the bare route is an empty
+Flask app, so through gunicorn it costs little more than gunicorn's own HTTP
+handling and access log, while a confirmation adds two round trips to
+PostgreSQL (client and server CPU on the same two cores), a Redis round trip,
+the token check and the page. The CPU table above puts the confirmation at
+several times the bare route in one process; half the bare route's rate
+would need a confirmation that costs less than twice an empty Flask route,
+which leaves no room for a database write. The rate target (1,000/s) and the
+latency target are what a quiz morning needs; they are measured above.
 """
+
 
 BARE_APP = """
 from flask import Flask, request
