@@ -146,8 +146,8 @@ def test_the_question_set_import_accepts_a_bigger_file(client, session):
 
 @pytest.fixture
 def redis_app(app_config):
-    """An app on Redis, and no other app in the test: Flask-Limiter's one
-    shared instance holds the storage of the app built last."""
+    """An app whose limits count in Redis (a database of its own, keys under a
+    prefix of this test run, removed afterwards)."""
     redis = pytest.importorskip("redis")
     client = redis.Redis.from_url(REDIS_URL)
     try:
