@@ -7,7 +7,9 @@ The outbox calls `context_for(delivery, now)` and renders the templates of
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from flask import current_app
@@ -96,6 +98,20 @@ def _question_options(view: Any, url_for_option: Callable[[int], str]) -> list[d
     return [{"label": o.label, "text": o.text, "url": url_for_option(o.id)} for o in view.options]
 
 
+@dataclass(frozen=True)
+class CampaignRef:
+    """What the question email shows of its campaign."""
+
+    id: int | None
+    name: str
+
+
+@lru_cache(maxsize=64)
+def campaign_ref(campaign_id: int | None, name: str) -> CampaignRef:
+    # one instance per campaign, so the stencil's key for it is worked out once
+    return CampaignRef(campaign_id, name)
+
+
 @builder("question")
 def question_context(delivery: Delivery, now: datetime) -> dict[str, Any]:
     """Day k of N: the question and one answer link per option.
@@ -124,8 +140,13 @@ def question_context(delivery: Delivery, now: datetime) -> dict[str, Any]:
     ctx["manage_url"] = personal(token_url("account.my_quiz", manage_token(pid)))
     # "Nog niet beantwoord": earlier open questions, inside this email (issue 6).
     ctx["reminders"] = reminders(object_session(delivery), delivery, ctx["manage_url"])
-    # What differs per participant, so the sender's StencilRenderer can inline
-    # the CSS once per question instead of once per message (quiz/stencil.py).
+    # The sender's StencilRenderer renders each shape of this email once
+    # (quiz/stencil.py): what differs per participant is marked personal, and
+    # the rest must be plain values it can key on. So no ORM objects: the
+    # templates read the campaign's name, and nothing of the participant
+    # but the greeting name.
+    del ctx["participant"]
+    ctx["campaign"] = campaign_ref(ctx["campaign"].id, ctx["campaign"].name)
     ctx["greeting_name"] = personal(ctx["greeting_name"])
     ctx["unsubscribe_url"] = personal(ctx.get("unsubscribe_url"))
     for item in ctx["reminders"]:

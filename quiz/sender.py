@@ -268,8 +268,12 @@ class _Worker:
         message_id = delivery.message_id or outbox.message_id_for(delivery, self.settings.domain)
         try:
             context = self.context_for(delivery, now)
+            # The headers are the envelope's, not the templates' (none reads
+            # them; StrictUndefined would say so). Left in, the per-person
+            # List-Unsubscribe would make every message a new stencil shape.
+            headers = context.pop("headers", {})
             rendered = STENCILS.render(delivery.kind, context)
-            envelope = Envelope(participant.email, participant.name, message_id, context.get("headers", {}))
+            envelope = Envelope(participant.email, participant.name, message_id, headers)
             data = build_message(rendered, envelope, self.settings.mail_from, now)
             if self.settings.signer is not None:
                 data = self.settings.signer.sign(data)  # the final bytes: every header is set

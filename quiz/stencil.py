@@ -1,46 +1,65 @@
-"""Personalised emails without inlining the CSS of every single one.
+"""Personalised emails without rendering every single one.
 
 A morning's question email is the same for 100,000 people except for a few
-values: the name in the greeting and the signed links. Inlining the CSS
-(css_inline parses and re-serialises the whole document) is the same work
-every time. So the HTML part is rendered with a placeholder ("sentinel") in
-the place of each per-recipient value, the result is inlined once and cached,
-and per message the values are put in the placeholders' places.
+values: the name in the greeting and the signed links. Rendering the three
+templates and inlining the CSS (css_inline parses and re-serialises the whole
+document) is the same work every time. So each "shape" of an email is
+rendered once with a placeholder ("sentinel") in the place of each
+per-recipient value, the HTML is inlined, and the three parts (subject, text,
+HTML) are cached; per message the values are put in the placeholders' places.
 
 This must give exactly the bytes that `quiz.mailer.render_email` gives; the
 rules that guarantee it:
 
 - Per-recipient values are marked by the context builders with `personal()`.
-  Unmarked values simply become part of the cache key (the rendered HTML with
-  placeholders), so forgetting to mark one costs speed, never correctness.
+- The shape key is built from every value of the context except the marked
+  ones, so two messages with the same key differ in nothing a template can
+  read but those. Only values that are known to be values go into a key:
+  str, Markup, int and bool (with their type: `1` and `True` print
+  differently), dicts, lists and tuples of them, and frozen dataclasses
+  (read as their fields; immutable, so the key of one instance is worked out
+  once). Anything else, an ORM object above all (its attributes can load or
+  change), makes the message render in full: an unmarked or unknown value
+  costs speed, never correctness. The template environment is part of the
+  key too, so an edited template is a new shape.
 - A value is put into a placeholder only when it is "plain": printable, not
   empty, no `& < > " '`. For those, Jinja's escaping and css_inline's
-  parse-and-serialise leave the characters as they are, so substituting the
-  value is the same as rendering it. Any other value (a name like O'Brien,
-  or one with control characters) gets the full rendering.
+  parse-and-serialise leave the characters as they are (and the text parts
+  print them as they are), so substituting the value is the same as
+  rendering it. Any other value (a name like O'Brien, or one with control
+  characters) gets the full rendering.
 - In the template a placeholder may only be printed or tested for truth.
-  Comparing it, measuring it or reading an attribute raises, and that
-  message is rendered in full. A filter (`|upper`, `|trim`) would change the
-  placeholder itself: every new cache entry is therefore checked once against
-  the full rendering, with this message's values and with probe values
-  (mixed case, double and outer spaces, long), and an entry that differs is
-  never used.
-
-Subject and text part are rendered by Jinja per message with the real
-values, exactly as before (nothing to inline there).
+  Comparing it, measuring it or reading an attribute raises, and that shape
+  is rendered in full. A filter (`|upper`, `|trim`), or the subject's
+  whitespace clean-up, would change the placeholder itself: every new shape
+  is therefore checked once against the full rendering, with this message's
+  values and with probe values (mixed case, double and outer spaces, long),
+  and a shape that differs in any part is never used.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
 import logging
 import re
 import secrets
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from typing import Any
 
-from quiz.mailer import TEMPLATE_DIR, RenderedEmail, inline_css, render_email, render_html, render_text_parts
+from markupsafe import Markup
+
+from quiz.mailer import (
+    TEMPLATE_DIR,
+    RenderedEmail,
+    inline_css,
+    render_email,
+    render_html,
+    render_text_parts,
+    template_env,
+)
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +67,12 @@ _UNSAFE = frozenset("&<>\"'")
 _NONCE = secrets.token_hex(6)
 _SENTINEL = re.compile(rf"qzslot(\d+)n{_NONCE}z")
 CACHE_ENTRIES = 256
+# Frozen dataclasses (question views) whose key is known, by identity.
+KNOWN_OBJECTS = 1024
+
+# Types whose equal values print the same. Not float: -0.0 == 0.0.
+_SCALARS = frozenset({str, Markup, int, bool, type(None)})
+_SLOT_KEY = ("personal",)
 
 
 class Personal(str):
@@ -73,14 +98,17 @@ class Unstencilable(Exception):
     """The template did more with a per-recipient value than print or test it."""
 
 
+class _Unkeyable(Exception):
+    """A context value that is not known to be a value (an ORM object, say)."""
+
+
 class _Slot:
-    """A placeholder for a per-recipient value while the HTML is rendered."""
+    """A placeholder for a per-recipient value while a shape is rendered."""
 
-    __slots__ = ("_text", "_truthy")
+    __slots__ = ("_text",)
 
-    def __init__(self, index: int, truthy: bool) -> None:
+    def __init__(self, index: int) -> None:
         self._text = f"qzslot{index}n{_NONCE}z"
-        self._truthy = truthy
 
     def __html__(self) -> str:
         return self._text
@@ -89,7 +117,7 @@ class _Slot:
         return self._text
 
     def __bool__(self) -> bool:
-        return self._truthy
+        return True  # only plain values get a slot, and those are never empty
 
     def _refuse(self, *_args: Any, **_kwargs: Any) -> Any:
         raise Unstencilable("a per-recipient value is used for more than printing")
@@ -103,25 +131,44 @@ class _Slot:
         raise Unstencilable(f"attribute {name!r} of a per-recipient value")
 
 
-def _swap(value: Any, values: list[str], make: Any) -> Any:
-    """`value` with every Personal (at the top, in a dict, in a list of
-    dicts) replaced by make(index, value); the originals go to `values`."""
-    if isinstance(value, Personal):
-        values.append(str(value))
-        return make(len(values) - 1, value)
-    if isinstance(value, dict):
-        return {k: _swap(v, values, make) for k, v in value.items()}
-    if isinstance(value, list | tuple) and any(isinstance(v, dict | Personal) for v in value):
-        return type(value)(_swap(v, values, make) for v in value)
-    return value
+def _frozen_key(value: Any) -> Hashable:
+    """The key of a value inside a frozen dataclass: only scalars, tuples and
+    frozen dataclasses, so that it can never change after it was worked out."""
+    cls = value.__class__
+    if cls in _SCALARS:
+        return (cls, value)
+    if cls is tuple:
+        return (tuple, *[_frozen_key(v) for v in value])
+    params = getattr(cls, "__dataclass_params__", None)
+    if params is not None and params.frozen:
+        return (cls, *[_frozen_key(getattr(value, f.name)) for f in dataclasses.fields(value)])
+    raise _Unkeyable(cls.__name__)
+
+
+def _swap(value: Any, make: Any) -> Any:
+    """`value` with every Personal (at the top, in dicts, lists and tuples)
+    replaced by make(index); the same walk, in the same order, as `_shape`."""
+    counter = itertools.count()
+
+    def walk(v: Any) -> Any:
+        cls = v.__class__
+        if cls is Personal:
+            return make(next(counter))
+        if cls is dict:
+            return {k: walk(x) for k, x in v.items()}
+        if cls is list or cls is tuple:
+            return cls(walk(x) for x in v)
+        return v
+
+    return walk(value)
 
 
 def _fill(parts: tuple[str | int, ...], values: list[str]) -> str:
     return "".join(p if isinstance(p, str) else values[p] for p in parts)
 
 
-def _split(html: str) -> tuple[str | int, ...]:
-    pieces = _SENTINEL.split(html)
+def _split(rendered: str) -> tuple[str | int, ...]:
+    pieces = _SENTINEL.split(rendered)
     # re.split alternates text and captured group: even = text, odd = slot index
     return tuple(p if i % 2 == 0 else int(p) for i, p in enumerate(pieces))
 
@@ -131,58 +178,113 @@ def _probe(index: int) -> str:
     return f"  Pr{index}oBe  mIxEd  " + "lang " * 60 + f"eNd{index} "
 
 
+_Stencil = tuple[tuple[str | int, ...], tuple[str | int, ...], tuple[str | int, ...]]
+
+
 class StencilRenderer:
     """`render(kind, context)` == `quiz.mailer.render_email(kind, context)`, faster
-    for the HTML part of mass mailings. Thread-safe; one per process."""
+    for mass mailings. Thread-safe; one per process."""
 
     def __init__(self, directory: str = str(TEMPLATE_DIR), entries: int = CACHE_ENTRIES) -> None:
         self.directory = directory
         self.entries = entries
-        self._cache: OrderedDict[str, tuple[str | int, ...] | None] = OrderedDict()
+        self._cache: OrderedDict[Hashable, _Stencil | None] = OrderedDict()
+        self._known: dict[int, tuple[Any, Hashable]] = {}
         self._lock = threading.Lock()
         self.hits = self.misses = self.full = 0
 
     def render(self, kind: str, context: Mapping[str, Any]) -> RenderedEmail:
         values: list[str] = []
-        slotted = {k: _swap(v, values, lambda i, v: _Slot(i, bool(v))) for k, v in context.items()}
+        try:
+            shape = self._shape(context, values)
+        except _Unkeyable:
+            self.full += 1
+            return render_email(kind, context, self.directory)
         if not values or not all(is_plain(v) for v in values):
             self.full += 1
             return render_email(kind, context, self.directory)
-        try:
-            html = render_html(kind, slotted, self.directory)
-        except Unstencilable:
-            self.full += 1
-            return render_email(kind, context, self.directory)
+        key = (kind, template_env(self.directory), shape)
         with self._lock:
-            parts = self._cache.get(html, False)
-            if parts is not False:
-                self._cache.move_to_end(html)
-        if parts is False:
-            return self._add(kind, context, html, values)
-        if parts is None:  # this shape failed its check: always render in full
+            stencil = self._cache.get(key, False)
+            if stencil is not False:
+                self._cache.move_to_end(key)
+        if stencil is False:
+            return self._add(kind, context, key, values)
+        if stencil is None:  # this shape failed its check: always render in full
             self.full += 1
             return render_email(kind, context, self.directory)
         self.hits += 1
-        subject, text = render_text_parts(kind, context, self.directory)
-        return RenderedEmail(subject, text, _fill(parts, values))
+        subject, text, html = stencil
+        return RenderedEmail(_fill(subject, values), _fill(text, values), _fill(html, values))
 
-    def _add(self, kind: str, context: Mapping[str, Any], html: str, values: list[str]) -> RenderedEmail:
+    def _shape(self, value: Any, values: list[str]) -> Hashable:
+        """The key of `value` with each Personal as a slot (its value goes to `values`)."""
+        cls = value.__class__
+        if cls is Personal:
+            values.append(str(value))
+            return _SLOT_KEY
+        if cls in _SCALARS:
+            return (cls, value)
+        if cls is dict:
+            return (dict, *[(self._name(k), self._shape(v, values)) for k, v in value.items()])
+        if cls is list or cls is tuple:
+            return (cls, *[self._shape(v, values) for v in value])
+        return self._object_key(value)
+
+    @staticmethod
+    def _name(key: Any) -> str:
+        if key.__class__ is not str:
+            raise _Unkeyable(f"mapping key {key!r}")
+        return key
+
+    def _object_key(self, value: Any) -> Hashable:
+        """A frozen dataclass's key, worked out once per instance (the question
+        view is the same object for the whole drain, or a minute of it)."""
+        known = self._known.get(id(value))
+        if known is not None and known[0] is value:
+            return known[1]
+        key = _frozen_key(value)
+        if len(self._known) >= KNOWN_OBJECTS:
+            self._known.clear()
+        self._known[id(value)] = (value, key)  # the reference keeps the id from being reused
+        return key
+
+    def _add(self, kind: str, context: Mapping[str, Any], key: Hashable, values: list[str]) -> RenderedEmail:
         """A new shape: render in full (the answer for this message), and keep
-        the inlined placeholder HTML only if it reproduces the full rendering
-        for these values and for probe values."""
+        the stencil only if it reproduces the full rendering for these values
+        and for probe values, in all three parts."""
         self.misses += 1
         reference = render_email(kind, context, self.directory)
-        parts = _split(inline_css(html))
-        ok = _fill(parts, values) == reference.html
-        if ok:
-            seen: list[str] = []
-            probed = {k: _swap(v, seen, lambda i, v: Personal(_probe(i))) for k, v in context.items()}
-            probes = [_probe(i) for i in range(len(seen))]
-            ok = _fill(parts, probes) == render_email(kind, probed, self.directory).html
-        if not ok:
+        stencil: _Stencil | None
+        try:
+            slotted = _swap(dict(context), _Slot)
+            subject, text = render_text_parts(kind, slotted, self.directory)
+            html = inline_css(render_html(kind, slotted, self.directory))
+            stencil = (_split(subject), _split(text), _split(html))
+        except Unstencilable:
+            stencil = None
+        if stencil is not None and not self._reproduces(kind, context, stencil, values, reference):
             log.warning("email %r: the template changes a per-recipient value; rendering in full", kind)
+            stencil = None
         with self._lock:
-            self._cache[html] = parts if ok else None
+            self._cache[key] = stencil
             while len(self._cache) > self.entries:
                 self._cache.popitem(last=False)
         return reference
+
+    def _reproduces(
+        self,
+        kind: str,
+        context: Mapping[str, Any],
+        stencil: _Stencil,
+        values: list[str],
+        reference: RenderedEmail,
+    ) -> bool:
+        def filled(with_values: list[str]) -> RenderedEmail:
+            return RenderedEmail(*(_fill(parts, with_values) for parts in stencil))
+
+        if filled(values) != reference:
+            return False
+        probes = [_probe(i) for i in range(len(values))]
+        probed = _swap(dict(context), lambda i: Personal(probes[i]))
+        return filled(probes) == render_email(kind, probed, self.directory)

@@ -7,13 +7,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from markupsafe import Markup
 from sqlalchemy import select
 
 from quiz.emails import context_for
 from quiz.mailer import TEMPLATE_DIR, render_email
 from quiz.models import Delivery
 from quiz.outbox import enqueue
-from quiz.stencil import StencilRenderer, is_plain
+from quiz.stencil import StencilRenderer, is_plain, personal
 from tests.answer_factories import make_players, make_quiz
 from tests.conftest import at
 
@@ -65,13 +66,21 @@ def deliveries(app, session):
     return session.scalars(select(Delivery).order_by(Delivery.id)).all()
 
 
+def _template_context(delivery):
+    """The question email's context as the sender renders it: without the
+    envelope's headers (the per-person List-Unsubscribe is not template input)."""
+    context = context_for(delivery, MONDAY)
+    context.pop("headers")
+    return context
+
+
 def test_same_bytes_as_full_rendering_for_hostile_names(app, deliveries):
     renderer = StencilRenderer()
     with app.app_context():
         # Twice over: the first round fills the cache, the second uses it.
         for _ in range(2):
             for delivery in deliveries:
-                context = context_for(delivery, MONDAY)
+                context = _template_context(delivery)
                 assert renderer.render("question", context) == render_email("question", context), (
                     delivery.participant.name
                 )
@@ -108,6 +117,52 @@ def test_a_template_that_changes_a_personal_value_is_rendered_in_full(app, deliv
     with app.app_context():
         for _ in range(2):
             for delivery in deliveries[:3]:
-                context = context_for(delivery, MONDAY)
+                context = _template_context(delivery)
                 assert renderer.render("question", context) == render_email("question", context, directory)
     assert renderer.hits == 0
+
+
+def test_a_renamed_campaign_shows_its_new_name(app, deliveries, session):
+    """The cached shape is keyed on what the templates read, not on the
+    campaign row: a new name is a new shape, in all three parts."""
+    renderer = StencilRenderer()
+    with app.app_context():
+        first = renderer.render("question", _template_context(deliveries[0]))
+        deliveries[1].participant.campaign.name = "Meldcode Najaar"
+        context = _template_context(deliveries[1])
+        second = renderer.render("question", context)
+    assert second == render_email("question", context)
+    assert "Meldcode Najaar" not in first.html + first.text
+    assert "Meldcode Najaar" in second.html and "Meldcode Najaar" in second.text
+    assert renderer.misses == 2
+
+
+def _one_line_templates(tmp_path: Path) -> str:
+    (tmp_path / "x.subject.txt").write_text("Over {{ v }}")
+    (tmp_path / "x.txt").write_text("Hallo {{ name }}, {{ v }}\n")
+    (tmp_path / "x.html").write_text("<p>Hallo {{ name }}, {{ v }}</p>\n")
+    return str(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [(1, True), (0, False), ("<b>", Markup("<b>")), ("1", 1), ((1, 2), [1, 2])],
+)
+def test_values_that_compare_equal_but_print_differently_are_different_shapes(tmp_path, first, second):
+    directory = _one_line_templates(tmp_path)
+    renderer = StencilRenderer(directory)
+    for value, name in [(first, "Ann"), (second, "Bob"), (first, "Cas")]:
+        context = {"name": personal(name), "v": value}
+        assert renderer.render("x", context) == render_email("x", context, directory)
+    assert (renderer.misses, renderer.hits) == (2, 1)
+
+
+def test_an_object_that_is_not_a_value_gets_the_full_rendering(app, deliveries, tmp_path):
+    """An ORM row (or any object that is not a plain value) could read
+    differently per message; such a context is rendered in full."""
+    directory = _one_line_templates(tmp_path)
+    renderer = StencilRenderer(directory)
+    for delivery in deliveries[:3]:
+        context = {"name": personal("Ann"), "v": delivery.participant}
+        assert renderer.render("x", context) == render_email("x", context, directory)
+    assert (renderer.hits, renderer.full) == (0, 3)
