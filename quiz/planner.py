@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, exists, func, literal, or_, select, update
+from sqlalchemy import and_, case, exists, func, literal, or_, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.types import Date, Integer, String
@@ -173,9 +173,13 @@ def plan_questions(session: Session, ctx: PlanContext) -> int:
     is due today when the participant has had k working days by today (first
     quiz day on or before threshold k) and question k-1 was settled (sent or
     failed) before today began. The delivery is due at today's send slot.
+    No question goes out after the campaign's `ends_on` (the last day answers
+    count, quiz.answering): its links would already be expired.
     """
     campaign = ctx.campaign
     if campaign.question_set_id is None:
+        return 0
+    if campaign.ends_on is not None and ctx.today > campaign.ends_on:
         return 0
     count = session.scalar(select(func.count()).where(Question.question_set_id == campaign.question_set_id))
     if not count:
@@ -244,7 +248,8 @@ def plan_questions(session: Session, ctx: PlanContext) -> int:
 
 
 def complete_participants(session: Session, campaign: Campaign, now: datetime) -> int:
-    """Active participants whose last question is settled become `completed`.
+    """Active participants whose last question is settled become `completed`,
+    and so does everyone still active once the campaign's `ends_on` has passed.
 
     Completed participants get no more questions but keep their links (their
     answers, "my quiz" page) working.
@@ -261,6 +266,8 @@ def complete_participants(session: Session, campaign: Campaign, now: datetime) -
         Delivery.day == last_position,
         Delivery.status.in_(SETTLED),
     )
+    if campaign.ends_on is not None and local_date(now, campaign.timezone) > campaign.ends_on:
+        done = true()  # the campaign is over: no question will follow
     result = session.execute(
         update(Participant)
         .where(Participant.campaign_id == campaign.id, Participant.status == "active", done)

@@ -116,6 +116,19 @@ def test_a_day_the_scheduler_was_down_shifts_the_sequence(session, campaign):
     assert questions(session, p) == [(1, "sent"), (2, "pending")]
 
 
+def test_no_question_after_the_campaign_ends(session, campaign):
+    """An organiser ended the campaign on Wednesday (the last day answers
+    count): Thursday's question would arrive with expired links, so none goes out."""
+    campaign.ends_on = date(2026, 11, 18)
+    p = make_participant(session, campaign, at("2026-11-10 12:00"), first_quiz_day=MON)
+    for day in (16, 17, 18, 19, 20):
+        plan(session, at(f"2026-11-{day} 07:30"))
+        send_everything(session, at(f"2026-11-{day} 07:31"))
+    assert [d for d, _ in questions(session, p)] == [1, 2, 3]
+    session.refresh(p)
+    assert p.status == "completed"
+
+
 def test_an_unsent_question_holds_back_the_next(session, campaign):
     p = make_participant(session, campaign, at("2026-11-10 12:00"), first_quiz_day=MON)
     plan(session, at("2026-11-16 07:30"))
