@@ -153,13 +153,23 @@ def _header_line(name: str, value: str) -> bytes:
     """One header, folded and encoded by email.header (UTF-8 only when needed).
 
     A printable ASCII header that fits on one line (78 characters) is what
-    Header.encode gives back unchanged (tests/test_smtp_message.py compares
-    the two), so it is written directly: every To line differs, and
-    Header.encode costs tens of microseconds.
+    Header.encode gives back unchanged, and one without a place to fold it
+    is what it puts on the next line (tests/test_smtp_message.py compares
+    them), so those are written directly: every To line and every
+    List-Unsubscribe differs, and Header.encode costs tens of microseconds.
     """
-    if len(name) + len(value) <= 76 and value.isascii() and value.isprintable():
-        return f"{name}: {value}{CRLF}".encode("ascii")
+    if value.isascii() and value.isprintable():
+        if len(name) + len(value) <= 76:
+            return f"{name}: {value}{CRLF}".encode("ascii")
+        if _HEADER_SPLITS.isdisjoint(value):
+            # One word that Header cannot fold (List-Unsubscribe's <link>,
+            # different in every message): it goes on a line of its own.
+            return f"{name}: {CRLF} {value}{CRLF}".encode("ascii")
     return _encoded_header_line(name, value)
+
+
+# Where email.header may fold a printable ASCII header (its splitchars and space).
+_HEADER_SPLITS = frozenset(";, \t")
 
 
 @lru_cache(maxsize=1024)

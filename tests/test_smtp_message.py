@@ -83,11 +83,15 @@ def test_each_message_has_its_own_boundary():
     name=st.sampled_from(["To", "Subject", "List-Unsubscribe", "Message-ID"]),
     # what clean_header_text lets through: no control characters
     value=st.text(st.characters(max_codepoint=383, exclude_categories=("Cc",)), max_size=90)
-    | st.text(st.sampled_from(' a=?"<>@,;:\\'), max_size=90),
+    | st.text(st.sampled_from(' a=?"<>@,;:\\'), max_size=90)
+    # long words without a place to fold them (a List-Unsubscribe link)
+    | st.text(st.sampled_from('ab:/.-_=?"<>@\\'), min_size=40, max_size=400)
+    | st.text(st.sampled_from('ab:/.-_<>;, '), min_size=60, max_size=400),
 )
 def test_header_lines_are_what_the_email_package_writes(name, value):
-    """Short printable ASCII headers are written without email.header; the
-    result must be what Header.encode gives (folding, encoding, spacing)."""
+    """Short printable ASCII headers, and long ones that cannot be folded, are
+    written without email.header; the result must be what Header.encode gives
+    (folding, encoding, spacing)."""
     charset = "us-ascii" if value.isascii() else "utf-8"
     expected = f"{name}: {Header(value, charset, header_name=name).encode(linesep=CRLF)}{CRLF}"
     assert _header_line(name, value) == expected.encode("ascii")
