@@ -72,7 +72,7 @@ KNOWN_OBJECTS = 1024
 
 # Types whose equal values print the same. Not float: -0.0 == 0.0.
 _SCALARS = frozenset({str, Markup, int, bool, type(None)})
-_SLOT_KEY = ("personal",)
+_SLOT_KEY = object()  # equal to nothing but itself
 
 
 class Personal(str):
@@ -163,14 +163,12 @@ def _swap(value: Any, make: Any) -> Any:
     return walk(value)
 
 
-def _fill(parts: tuple[str | int, ...], values: list[str]) -> str:
-    return "".join(p if isinstance(p, str) else values[p] for p in parts)
-
-
-def _split(rendered: str) -> tuple[str | int, ...]:
-    pieces = _SENTINEL.split(rendered)
-    # re.split alternates text and captured group: even = text, odd = slot index
-    return tuple(p if i % 2 == 0 else int(p) for i, p in enumerate(pieces))
+def _stencil(rendered: str) -> str:
+    """`rendered` as a str.format template: its own braces doubled, each
+    placeholder as its field ({0}, {1}, ...); format() puts the values in
+    without looking into them."""
+    escaped = rendered.replace("{", "{{").replace("}", "}}")
+    return _SENTINEL.sub(lambda m: "{" + m.group(1) + "}", escaped)
 
 
 def _probe(index: int) -> str:
@@ -178,7 +176,7 @@ def _probe(index: int) -> str:
     return f"  Pr{index}oBe  mIxEd  " + "lang " * 60 + f"eNd{index} "
 
 
-_Stencil = tuple[tuple[str | int, ...], tuple[str | int, ...], tuple[str | int, ...]]
+_Stencil = tuple[str, str, str]  # subject, text, HTML as str.format templates
 
 
 class StencilRenderer:
@@ -215,27 +213,34 @@ class StencilRenderer:
             return render_email(kind, context, self.directory)
         self.hits += 1
         subject, text, html = stencil
-        return RenderedEmail(_fill(subject, values), _fill(text, values), _fill(html, values))
+        return RenderedEmail(subject.format(*values), text.format(*values), html.format(*values))
 
     def _shape(self, value: Any, values: list[str]) -> Hashable:
-        """The key of `value` with each Personal as a slot (its value goes to `values`)."""
+        """The key of `value` with each Personal as a slot (its value goes to
+        `values`). Scalars in a dict are keyed inline: this runs per message."""
         cls = value.__class__
+        if cls is dict:
+            key: list[Any] = [dict]
+            for name, v in value.items():
+                if name.__class__ is not str:
+                    raise _Unkeyable(f"mapping key {name!r}")
+                vcls = v.__class__
+                if vcls is Personal:
+                    values.append(v)
+                    key.append((name, _SLOT_KEY))
+                elif vcls in _SCALARS:
+                    key.append((name, vcls, v))
+                else:
+                    key.append((name, self._shape(v, values)))
+            return tuple(key)
         if cls is Personal:
-            values.append(str(value))
+            values.append(value)
             return _SLOT_KEY
         if cls in _SCALARS:
             return (cls, value)
-        if cls is dict:
-            return (dict, *[(self._name(k), self._shape(v, values)) for k, v in value.items()])
         if cls is list or cls is tuple:
             return (cls, *[self._shape(v, values) for v in value])
         return self._object_key(value)
-
-    @staticmethod
-    def _name(key: Any) -> str:
-        if key.__class__ is not str:
-            raise _Unkeyable(f"mapping key {key!r}")
-        return key
 
     def _object_key(self, value: Any) -> Hashable:
         """A frozen dataclass's key, worked out once per instance (the question
@@ -260,7 +265,7 @@ class StencilRenderer:
             slotted = _swap(dict(context), _Slot)
             subject, text = render_text_parts(kind, slotted, self.directory)
             html = inline_css(render_html(kind, slotted, self.directory))
-            stencil = (_split(subject), _split(text), _split(html))
+            stencil = (_stencil(subject), _stencil(text), _stencil(html))
         except Unstencilable:
             stencil = None
         if stencil is not None and not self._reproduces(kind, context, stencil, values, reference):
@@ -281,7 +286,7 @@ class StencilRenderer:
         reference: RenderedEmail,
     ) -> bool:
         def filled(with_values: list[str]) -> RenderedEmail:
-            return RenderedEmail(*(_fill(parts, with_values) for parts in stencil))
+            return RenderedEmail(*(part.format(*with_values) for part in stencil))
 
         if filled(values) != reference:
             return False
