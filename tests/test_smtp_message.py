@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import binascii
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from email.header import Header
@@ -10,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from quiz.mailer import CRLF, Envelope, RenderedEmail, _header_line, build_message
+from quiz.mailer import CRLF, Envelope, RenderedEmail, _header_line, _qp_body, build_message
 
 NOW = datetime(2026, 11, 16, 6, 30, tzinfo=UTC)
 TEXT = (
@@ -86,7 +87,7 @@ def test_each_message_has_its_own_boundary():
     | st.text(st.sampled_from(' a=?"<>@,;:\\'), max_size=90)
     # long words without a place to fold them (a List-Unsubscribe link)
     | st.text(st.sampled_from('ab:/.-_=?"<>@\\'), min_size=40, max_size=400)
-    | st.text(st.sampled_from('ab:/.-_<>;, '), min_size=60, max_size=400),
+    | st.text(st.sampled_from("ab:/.-_<>;, "), min_size=60, max_size=400),
 )
 def test_header_lines_are_what_the_email_package_writes(name, value):
     """Short printable ASCII headers, and long ones that cannot be folded, are
@@ -95,3 +96,21 @@ def test_header_lines_are_what_the_email_package_writes(name, value):
     charset = "us-ascii" if value.isascii() else "utf-8"
     expected = f"{name}: {Header(value, charset, header_name=name).encode(linesep=CRLF)}{CRLF}"
     assert _header_line(name, value) == expected.encode("ascii")
+
+
+@settings(max_examples=3000, deadline=None)
+@given(
+    st.lists(
+        st.text(st.sampled_from(" \t=.aé€\u00a0x<>\x00\x7f\r"), max_size=300) | st.text(max_size=300),
+        max_size=8,
+    )
+)
+def test_bodies_are_encoded_as_a_whole_would_be(lines):
+    """The body is quoted-printable encoded line by line (the lines cached);
+    the result must be binascii's encoding of the whole body."""
+    text = "\n".join(lines)
+    whole = text.replace("\r\n", "\n").replace("\r", "\n")
+    whole = whole if whole.endswith("\n") else whole + "\n"
+    expected = binascii.b2a_qp(whole.replace("\n", "\r\n").encode(), istext=True)
+    assert _qp_body(text) == expected
+    assert _qp_body(text) == expected  # and again, from the cache
