@@ -76,7 +76,7 @@ LEASE_SAFETY = 0.8
 # drains every few seconds.
 PROCESSES_FROM = 2000
 
-# One per process: the CSS-inlined HTML of each question email, inlined once
+# One per process: each shape of the question email rendered and inlined once
 # (quiz/stencil.py); the same bytes as rendering every message in full.
 STENCILS = StencilRenderer()
 
