@@ -107,8 +107,7 @@ What changed since the first measurement (155 answers/s; 590/s and 15 % of
 the bare route at the end of the first session), each step measured as CPU
 per confirmation in one process (cProfile and `time.process_time`):
 the ORM participant load, the open-questions query and the scanner check
-became one Core query (the open-questions subquery had also been correlated
-to the wrong table); the feedback page is no longer rendered per request;
+became one Core query; the feedback page is no longer rendered per request;
 Flask-Limiter's hooks on every request gave way to the `limits` library
 called from one decorator per limit, and a request that does not count
 towards the bad-token limit no longer asks Redis; no cookie signer is built
