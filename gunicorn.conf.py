@@ -19,18 +19,17 @@ bind = [os.environ.get("QUIZ_BIND") or f"127.0.0.1:{os.environ.get('PORT') or 50
 # processes than cores keep the cores busy while some of them wait.
 workers = int(os.environ.get("WEB_CONCURRENCY") or 2 * (os.cpu_count() or 1) + 1)
 
-# Threaded workers (gthread), two threads each. Measured on the answer path
-# (bench/answer.py, same run, load average 5-6 from other work on the
-# machine): sync 463 answers/s with p99 50.8 ms at half that rate; gthread
-# with 4 threads 442/s, 46.7 ms; gthread with 2 threads 436/s, 31.6 ms. An
-# earlier pair of runs at a higher load gave gthread about twice the sync
-# rate (keep-alive; a thread waiting for PostgreSQL lets the other one use
-# the core). Two threads keep most of that without the tail latency of more
-# threads contending for one GIL. See docs/benchmarks.md, "Answering".
-worker_class = "gthread"
-threads = 2
-# Idle keep-alive connections are closed after this many seconds.
-keepalive = 5
+# Plain (sync) workers: one request at a time per process, a new
+# connection per request, and the kernel hands each new connection to one
+# idle worker, so the load spreads over all of them. With threaded (gthread)
+# workers and the few long-lived keep-alive connections a proxy or a load
+# generator holds open, one worker process tended to accept most of them and
+# became the limit on one core while the others idled (measured on the answer
+# path, bench/answer.py with 8 connections: one worker at 75-92 % of a core,
+# the other four at 9-19 %; 180 to 640 confirmations/s from run to run, while
+# sync workers gave 461 and 482/s with both cores busy). nginx buffers whole
+# requests and responses (deploy/nginx.conf), which is what sync workers need.
+worker_class = "sync"
 
 # A request that takes longer than this is stuck (the slowest page, the
 # organisers' dashboard at 100,000 participants, needs about a second).
