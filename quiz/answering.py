@@ -223,15 +223,9 @@ _INSERT_ANSWER_NO_FLUSH_WAIT = text(
 ).bindparams(bindparam("answered_at", type_=UTCDateTime()))
 
 
-_INSERT_ANSWER = DriverStatement(
-    _INSERT_ANSWER_NO_FLUSH_WAIT,
-    {"participant_id": 0, "question_id": 0, "option_id": 0, "answered_at": None, "source": ""},
-    elsewhere=insert(Answer),
-)
-# The statements of read_answer_link, run on the driver on PostgreSQL.
-_LINK_FACTS_ON_DRIVER = DriverStatement(
-    _LINK_FACTS, {"pid": 0, "qid": 0, "hit": None}, result_types={8: UTCDateTime(), 9: UTCDateTime()}
-)
+_INSERT_ANSWER = DriverStatement(_INSERT_ANSWER_NO_FLUSH_WAIT, elsewhere=insert(Answer))
+# The statement of read_answer_link, run on the driver on PostgreSQL.
+_LINK_FACTS_ON_DRIVER = DriverStatement(_LINK_FACTS)
 
 
 def load_participant(session: Session, participant_id: int) -> Participant | None:

@@ -11,8 +11,8 @@ place); elsewhere (SQLite) they go through SQLAlchemy as usual.
 
 Values come back as the driver gives them. Every column type in these
 statements comes back from psycopg as SQLAlchemy would return it (int, str,
-date, bool, JSON already parsed), except timestamps: `result_types` names
-the columns whose SQLAlchemy type converts them (UTCDateTime → UTC).
+date, bool, JSON already parsed), except those of a TypeDecorator column
+(UTCDateTime → UTC), which go through that type's result processing.
 """
 
 from __future__ import annotations
@@ -28,24 +28,18 @@ from sqlalchemy.types import TypeDecorator
 class DriverStatement:
     """`statement` (a Core select or DML), run on psycopg directly on PostgreSQL.
 
-    `example_params` are bind values that let it compile (their values do
-    not matter, only their names); `result_types` maps result column
-    positions to the TypeDecorator whose result processing they need;
     `elsewhere` is the statement other databases run instead (default: the
     same). Parameters must be ready for the driver: aware datetimes in UTC.
     """
 
-    def __init__(
-        self,
-        statement: Executable,
-        example_params: Mapping[str, Any],
-        result_types: Mapping[int, TypeDecorator[Any]] | None = None,
-        elsewhere: Executable | None = None,
-    ) -> None:
+    def __init__(self, statement: Executable, elsewhere: Executable | None = None) -> None:
         self.statement = statement
         self.elsewhere = statement if elsewhere is None else elsewhere
-        self.example_params = dict(example_params)
-        self.result_types = dict(result_types or {})
+        # Result columns whose SQLAlchemy type converts what the driver returns.
+        columns = getattr(statement, "selected_columns", ())
+        self.result_types: dict[int, TypeDecorator[Any]] = {
+            i: column.type for i, column in enumerate(columns) if isinstance(column.type, TypeDecorator)
+        }
         self._compiled: dict[str, tuple[str, dict[str, Any]]] = {}
 
     def _sql(self, conn: Connection) -> tuple[str, dict[str, Any]]:
@@ -54,9 +48,11 @@ class DriverStatement:
         if found is None:
             compiled = self.statement.compile(dialect=conn.dialect)  # type: ignore[attr-defined]
             # Renders the "literal execute" parameters (constants such as a
-            # string_agg separator) into the text, once.
-            expanded = compiled.construct_expanded_state(self.example_params)
-            constants = {k: v for k, v in expanded.parameters.items() if k not in self.example_params}
+            # string_agg separator) into the text, once; the caller's
+            # parameters (those without a value) only need their names here.
+            given = {name: None for name, bind in compiled.binds.items() if bind.required}
+            expanded = compiled.construct_expanded_state(given)
+            constants = {k: v for k, v in expanded.parameters.items() if k not in given}
             found = self._compiled[conn.dialect.name] = (expanded.statement, constants)
         return found
 
