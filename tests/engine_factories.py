@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from quiz.models import Campaign, Option, Participant, Question, QuestionSet
@@ -37,7 +37,12 @@ def make_question_set(
 
 
 def add_participants(
-    session: Session, campaign: Campaign, now: datetime, count: int, first_quiz_day: date, **fields: Any
+    session: Session,
+    campaign: Campaign,
+    now: datetime,
+    count: int,
+    first_quiz_day: date | None,
+    **fields: Any,
 ) -> None:
     """Active participants p0@…, p1@… in one multi-row INSERT."""
     rows = [
@@ -59,4 +64,19 @@ def add_participants(
         for i in range(count)
     ]
     session.execute(insert(Participant), rows)
+    session.commit()
+
+
+def queue_confirmations(session: Session, count: int) -> None:
+    """`count` pending sign-ups in a new campaign, each with its confirmation
+    email due now: a queue for the sender to drain."""
+    from quiz.db import utcnow
+    from quiz.outbox import enqueue
+    from tests.factories import make_campaign
+
+    now = utcnow()
+    campaign = make_campaign(session, now)
+    add_participants(session, campaign, now, count, first_quiz_day=None, status="pending")
+    for pid in session.scalars(select(Participant.id)).all():
+        enqueue(session, participant_id=pid, kind="confirm", due_at=now, now=now)
     session.commit()

@@ -18,12 +18,9 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
-from quiz.db import utcnow
-from quiz.models import Delivery, Participant
-from quiz.outbox import enqueue
+from quiz.models import Delivery
 from tests.conftest import PG_URL, SMTPHandler, free_port
-from tests.engine_factories import add_participants
-from tests.factories import make_campaign
+from tests.engine_factories import queue_confirmations
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -42,15 +39,6 @@ def relay():
     controller.start()
     yield controller
     controller.stop()
-
-
-def queue(session, count: int) -> None:
-    now = utcnow()
-    campaign = make_campaign(session, now)
-    add_participants(session, campaign, now, count, first_quiz_day=None, status="pending")
-    for pid in session.scalars(select(Participant.id)).all():
-        enqueue(session, participant_id=pid, kind="confirm", due_at=now, now=now)
-    session.commit()
 
 
 def start(app, relay, tmp_path, **settings: str) -> subprocess.Popen:
@@ -103,7 +91,7 @@ def stop_all(procs: list[subprocess.Popen]) -> None:
 @pytest.mark.parametrize("commit_every", ["1", "20"])
 def test_sigkill_mid_drain_and_restart(app, session, relay, tmp_path, commit_every):
     count, kills = 300, 6
-    queue(session, count)
+    queue_confirmations(session, count)
     rng = random.Random(4)
     received_before_kill = []
     proc = None
@@ -139,7 +127,7 @@ def test_sigkill_mid_drain_and_restart(app, session, relay, tmp_path, commit_eve
 @pytest.mark.parametrize("processes", [2, 4])
 def test_parallel_schedulers_send_each_message_once(app, session, relay, tmp_path, processes):
     count = 600
-    queue(session, count)
+    queue_confirmations(session, count)
     # A lease far longer than any batch: no process takes over another's rows.
     settings = {"QUIZ_SMTP_CONNECTIONS": "2", "QUIZ_OUTBOX_LEASE_SECONDS": "60"}
     procs = [start(app, relay, tmp_path, **settings) for _ in range(processes)]

@@ -18,11 +18,10 @@ from sqlalchemy import select
 
 from quiz import sender
 from quiz.db import utcnow
-from quiz.models import Delivery, Participant
-from quiz.outbox import claim, enqueue
+from quiz.models import Delivery
+from quiz.outbox import claim
 from tests.conftest import PG_URL, SMTPHandler, free_port
-from tests.engine_factories import add_participants
-from tests.factories import make_campaign
+from tests.engine_factories import queue_confirmations
 
 pytestmark = pytest.mark.skipif(not PG_URL, reason="sender processes are for PostgreSQL")
 
@@ -30,7 +29,7 @@ pytestmark = pytest.mark.skipif(not PG_URL, reason="sender processes are for Pos
 def test_a_claim_takes_one_batch_from_a_fresh_unanalysed_table(app, session):
     """Workers share the queue: PostgreSQL once ran the locking subquery per
     updated row on a table without statistics, and one claim took everything."""
-    queue(session, 12)
+    queue_confirmations(session, 12)
     sizes = [len(claim(session, f"w{i}", utcnow(), 3, timedelta(seconds=60))) for i in range(5)]
     assert sizes == [3, 3, 3, 3, 0]
 
@@ -66,22 +65,13 @@ def processes(monkeypatch):
     return used
 
 
-def queue(session, count: int) -> None:
-    now = utcnow()
-    campaign = make_campaign(session, now)
-    add_participants(session, campaign, now, count, first_quiz_day=None, status="pending")
-    for pid in session.scalars(select(Participant.id)).all():
-        enqueue(session, participant_id=pid, kind="confirm", due_at=now, now=now)
-    session.commit()
-
-
 def statuses(session) -> Counter:
     session.expire_all()
     return Counter(session.scalars(select(Delivery.status)).all())
 
 
 def test_each_message_once_with_progress_and_figures(app, session, processes):
-    queue(session, 300)
+    queue_confirmations(session, 300)
     app.config["QUIZ_OUTBOX_BATCH_SIZE"] = 20
     relay = relay_for(app, 0.001)
     progress = []
@@ -98,7 +88,7 @@ def test_each_message_once_with_progress_and_figures(app, session, processes):
 
 
 def test_stop_finishes_the_messages_in_flight_and_releases_the_rest(app, session, processes):
-    queue(session, 20)
+    queue_confirmations(session, 20)
     app.config["QUIZ_OUTBOX_BATCH_SIZE"] = 5
     relay = relay_for(app, 1.0)
     stop = threading.Event()
@@ -123,7 +113,7 @@ def test_stop_finishes_the_messages_in_flight_and_releases_the_rest(app, session
 
 
 def test_a_child_that_dies_is_reported_and_the_other_carries_on(app, session, processes):
-    queue(session, 12)
+    queue_confirmations(session, 12)
     app.config["QUIZ_OUTBOX_BATCH_SIZE"] = 3
     relay = relay_for(app, 0.3)
     result = {}
