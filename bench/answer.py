@@ -55,8 +55,19 @@ from benchdocs import write_section  # noqa: E402
 
 START, END = "<!-- answer-bench:start -->", "<!-- answer-bench:end -->"
 
-# wrk script: each connection POSTs the next unused answer link; its own
-# summary line carries the latency percentiles as JSON.
+# The end of every wrk script here: one "BENCH {json}" line with the
+# figures, which `wrk()` reads (bench/signup.py's script ends the same way).
+WRK_SUMMARY_LUA = r"""
+function done(summary, latency, requests)
+  local bad = summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write
+    + summary.errors.timeout
+  local fmt = 'BENCH {"requests": %d, "seconds": %f, "errors": %d, "p50_ms": %f, "p99_ms": %f}\n'
+  io.write(string.format(fmt, summary.requests, summary.duration / 1e6, bad,
+    latency:percentile(50) / 1000, latency:percentile(99) / 1000))
+end
+"""
+
+# wrk script: each connection POSTs the next unused answer link.
 WRK_LUA = r"""
 local lines = {}
 for line in io.lines(os.getenv("BENCH_LINKS")) do lines[#lines + 1] = line end
@@ -79,14 +90,7 @@ function request()
   return wrk.format("POST", path, headers, "option=" .. option)
 end
 function delay() return pause end
-function done(summary, latency, requests)
-  local bad = summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write
-    + summary.errors.timeout
-  local fmt = 'BENCH {"requests": %d, "seconds": %f, "errors": %d, "p50_ms": %f, "p99_ms": %f}\n'
-  io.write(string.format(fmt, summary.requests, summary.duration / 1e6, bad,
-    latency:percentile(50) / 1000, latency:percentile(99) / 1000))
-end
-"""
+""" + WRK_SUMMARY_LUA
 
 # The prose under the figures: what a confirmation does, what was changed to
 # make it cheaper, and what is left (see docs/benchmarks.md).

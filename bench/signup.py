@@ -47,8 +47,8 @@ from benchdocs import write_section  # noqa: E402  (bench/ is on the path when a
 START, END = "<!-- signup-bench:start -->", "<!-- signup-bench:end -->"
 
 # Each line of BENCH_LINKS is "<client address> <form body>", used from line
-# BENCH_START on; the same summary line as bench/answer.py's script, so its
-# wrk() reads it.
+# BENCH_START on; it ends with bench/answer.py's summary (WRK_SUMMARY_LUA),
+# which its wrk() reads.
 WRK_LUA = r"""
 local lines = {}
 for line in io.lines(os.getenv("BENCH_LINKS")) do lines[#lines + 1] = line end
@@ -71,14 +71,7 @@ function request()
   return wrk.format("POST", "/", headers, body)
 end
 function delay() return pause end
-function done(summary, latency, requests)
-  local bad = summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write
-    + summary.errors.timeout
-  local fmt = 'BENCH {"requests": %d, "seconds": %f, "errors": %d, "p50_ms": %f, "p99_ms": %f}\n'
-  io.write(string.format(fmt, summary.requests, summary.duration / 1e6, bad,
-    latency:percentile(50) / 1000, latency:percentile(99) / 1000))
-end
-"""
+""" + harness.WRK_SUMMARY_LUA
 
 BARE_APP = """
 from flask import Flask, redirect, request
