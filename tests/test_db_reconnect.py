@@ -20,8 +20,12 @@ pytestmark = pytest.mark.skipif(not PG_URL, reason="needs PostgreSQL (QUIZ_TEST_
 
 
 def _terminate(pids: set[int]) -> None:
-    """pg_terminate_backend each pid and wait until the server processes are gone."""
-    admin = create_engine(PG_URL)
+    """pg_terminate_backend each pid and wait until the server processes are gone.
+
+    Autocommit: PostgreSQL reads pg_stat_activity once per transaction, so in
+    one transaction a backend that was still exiting at the first look would
+    seem to run for ever."""
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
             for pid in pids:
