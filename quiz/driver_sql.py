@@ -1,32 +1,69 @@
-"""A few hot statements run straight on the PostgreSQL driver (psycopg).
+"""A few hot statements run straight on the PostgreSQL driver (psycopg's libpq).
 
 An answer confirmation, the hot path of a quiz morning, is two statements.
 SQLAlchemy's work around each execution (execution context, result
 metadata, per-value type processing) costs two to three times the CPU of
 the round trip itself: measured on the link query, about 360 µs against
-130 µs straight on psycopg's cursor. So on PostgreSQL these statements run
-on the pooled connection's psycopg connection, with the SQL that SQLAlchemy
-compiled from the Core statement once (the statement stays defined in one
-place); elsewhere (SQLite) they go through SQLAlchemy as usual.
+130 µs on psycopg's cursor. psycopg's own cursor machinery (query
+conversion, prepare bookkeeping, its wait loop) is most of those 130 µs:
+the same prepared statement run on the connection's libpq object costs
+about 15 µs of client CPU (measured: 76 µs against 13.5 µs, see
+docs/benchmarks.md, "Answering"). So on PostgreSQL these statements are
+prepared once per connection and run with `PGconn.exec_prepared` (it lets
+go of the GIL while it waits, like psycopg's own calls); parameters are
+dumped and result rows loaded by psycopg's Transformer, the same adapters
+its cursors use. The SQL is what SQLAlchemy compiles from the Core
+statement once (the statement stays defined in one place); elsewhere
+(SQLite) the statements go through SQLAlchemy as usual.
 
-Values come back as the driver gives them. Every column type in these
+Values come back as psycopg gives them. Every column type in these
 statements comes back from psycopg as SQLAlchemy would return it (int, str,
 date, bool, JSON already parsed), except those of a TypeDecorator column
 (UTCDateTime → UTC), which go through that type's result processing.
+Errors are psycopg's own (an IntegrityError for a unique violation).
 """
 
 from __future__ import annotations
 
+import itertools
+import re
+import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import psycopg
+from psycopg import errors, pq
+from psycopg.adapt import PyFormat, Transformer
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.base import Executable
 from sqlalchemy.types import TypeDecorator
 
+# psycopg's "%(name)s" placeholders (and "%%" for a literal %), as SQLAlchemy
+# compiles them for the psycopg dialect; libpq wants $1, $2, …
+_PLACEHOLDER = re.compile(r"%\((\w+)\)s|%%")
+_numbers = itertools.count(1)  # next() on a count is atomic: threads may share it
+# SQLSTATE invalid_sql_statement_name: the prepared statement is gone.
+_NO_SUCH_STATEMENT = b"26000"
+
+
+class _Prepared:
+    """What one psycopg connection knows of our statements: a Transformer
+    (its adapters) and the name of each statement it prepared, by the
+    statement and the parameter types (psycopg picks int2/int4/int8 by value)."""
+
+    def __init__(self, driver: psycopg.Connection[Any]) -> None:
+        self.transformer = Transformer(driver)
+        self.names: dict[tuple[int, tuple[int, ...]], bytes] = {}
+
+
+_connections: weakref.WeakKeyDictionary[psycopg.Connection[Any], _Prepared] = weakref.WeakKeyDictionary()
+
+
+_Executed = tuple[pq.abc.PGresult, Transformer] | psycopg.Cursor[Any]
+
 
 class DriverStatement:
-    """`statement` (a Core select or DML), run on psycopg directly on PostgreSQL.
+    """`statement` (a Core select or DML), run on libpq directly on PostgreSQL.
 
     `elsewhere` is the statement other databases run instead (default: the
     same). Parameters must be ready for the driver: aware datetimes in UTC.
@@ -40,12 +77,13 @@ class DriverStatement:
         self.result_types: dict[int, TypeDecorator[Any]] = {
             i: column.type for i, column in enumerate(columns) if isinstance(column.type, TypeDecorator)
         }
-        self._compiled: dict[str, tuple[str, dict[str, Any]]] = {}
+        self._compiled: tuple[bytes, tuple[str, ...], dict[str, Any]] | None = None
+        self._pyformat = ""
 
-    def _sql(self, conn: Connection) -> tuple[str, dict[str, Any]]:
-        """The SQL text and the statement's own constant parameters, compiled once per dialect."""
-        found = self._compiled.get(conn.dialect.name)
-        if found is None:
+    def _sql(self, conn: Connection) -> tuple[bytes, tuple[str, ...], dict[str, Any]]:
+        """The SQL text ($n placeholders), the parameter names in order and
+        the statement's own constant parameters; compiled once."""
+        if self._compiled is None:
             compiled = self.statement.compile(dialect=conn.dialect)  # type: ignore[attr-defined]
             # Renders the "literal execute" parameters (constants such as a
             # string_agg separator) into the text, once; the caller's
@@ -53,17 +91,71 @@ class DriverStatement:
             given = {name: None for name, bind in compiled.binds.items() if bind.required}
             expanded = compiled.construct_expanded_state(given)
             constants = {k: v for k, v in expanded.parameters.items() if k not in given}
-            found = self._compiled[conn.dialect.name] = (expanded.statement, constants)
-        return found
+            order: list[str] = []
+
+            def number(match: re.Match[str]) -> str:
+                name = match.group(1)
+                if name is None:
+                    return "%"
+                if name not in order:
+                    order.append(name)
+                return f"${order.index(name) + 1}"
+
+            sql = _PLACEHOLDER.sub(number, expanded.statement)
+            self._pyformat = expanded.statement
+            self._compiled = (sql.encode(), tuple(order), constants)
+        return self._compiled
+
+    def _execute(self, conn: Connection, params: Mapping[str, Any]) -> _Executed:
+        """The libpq result and the Transformer to read it; on a connection
+        that is not in autocommit, psycopg's cursor instead: there psycopg
+        opens the transaction (libpq alone would commit each statement), and
+        a failed statement aborts it, so the retry below could not work."""
+        sql, order, constants = self._sql(conn)
+        driver: psycopg.Connection[Any] = conn.connection.driver_connection  # type: ignore[assignment]
+        if not driver.autocommit:
+            return driver.execute(self._pyformat, {**constants, **params})
+        pgconn = driver.pgconn
+        prepared = _connections.get(driver)
+        if prepared is None:
+            prepared = _connections[driver] = _Prepared(driver)
+        tx = prepared.transformer
+        values = [params[name] if name in params else constants[name] for name in order]
+        dumped = tx.dump_sequence(values, [PyFormat.AUTO] * len(values))
+        types = tuple(tx.types)
+        key = (id(self), types)
+        name = prepared.names.get(key)
+        if name is not None:
+            result = pgconn.exec_prepared(name, dumped, tx.formats)
+            # psycopg sends DEALLOCATE ALL after a DROP, ALTER or ROLLBACK
+            # statement run through it, which takes ours along: prepare again.
+            if result.error_field(pq.DiagnosticField.SQLSTATE) != _NO_SUCH_STATEMENT:
+                _check(driver, result)
+                return result, tx
+        name = prepared.names[key] = f"quiz_driver_{next(_numbers)}".encode()
+        _check(driver, pgconn.prepare(name, sql, types))
+        result = pgconn.exec_prepared(name, dumped, tx.formats)
+        _check(driver, result)
+        return result, tx
 
     def first(self, conn: Connection, params: Mapping[str, Any]) -> Sequence[Any] | None:
         """The first result row (a tuple), or None."""
         if conn.dialect.name != "postgresql":
             row = conn.execute(self.elsewhere, dict(params)).first()
             return None if row is None else tuple(row)
-        sql, constants = self._sql(conn)
-        row = conn.connection.driver_connection.execute(sql, {**constants, **params}).fetchone()  # type: ignore[union-attr]
-        if row is None or not self.result_types:
+        executed = self._execute(conn, params)
+        if isinstance(executed, tuple):
+            result, tx = executed
+            if not result.ntuples:
+                return None
+            tx.set_pgresult(result)
+            row = tx.load_row(0, tuple)
+            tx.set_pgresult(None)
+        else:
+            row = executed.fetchone()
+            if row is None:
+                return None
+        if not self.result_types:
             return row
         values = list(row)
         for index, type_ in self.result_types.items():
@@ -75,5 +167,14 @@ class DriverStatement:
         if conn.dialect.name != "postgresql":
             conn.execute(self.elsewhere, dict(params))
             return
-        sql, constants = self._sql(conn)
-        conn.connection.driver_connection.execute(sql, {**constants, **params})  # type: ignore[union-attr]
+        self._execute(conn, params)
+
+
+def _check(driver: psycopg.Connection[Any], result: pq.abc.PGresult) -> None:
+    """Raise psycopg's own exception for a failed statement or a lost connection."""
+    if result.status in (pq.ExecStatus.TUPLES_OK, pq.ExecStatus.COMMAND_OK):
+        return
+    encoding = driver.info.encoding
+    if result.error_field(pq.DiagnosticField.SQLSTATE):
+        raise errors.error_from_result(result, encoding=encoding)
+    raise psycopg.OperationalError(driver.pgconn.get_error_message(encoding))
