@@ -177,6 +177,37 @@ class RateLimit:
             self._block(ids, until)
             raise TooManyRequests()
 
+    def counted_by_view(self, view: F) -> F:
+        """A decorator for a view that decides itself which requests count
+        (it calls `count()` for those): only a remembered block is checked
+        before the view, at no trip to the store.
+
+        For the answer confirmation: the POST that records an answer
+        happens once per link, so counting it guards nothing while it costs
+        a Redis round trip on a quiz morning's hot path; every other POST
+        on the link (a revisit, a scanner's, no option chosen) counts, and
+        once over the limit the link is blocked in this process before any
+        database work, as with `counts`.
+        """
+
+        @wraps(view)
+        def limited(*args: Any, **kwargs: Any) -> Any:
+            if self._store() is not None:
+                ids = (current_app.config["RATELIMIT_KEY_PREFIX"], self.scope, self.key())
+                if self._blocks().get(ids, 0.0) > time.time():
+                    raise TooManyRequests()
+            return view(*args, **kwargs)
+
+        return limited  # type: ignore[return-value]
+
+    def count(self) -> None:
+        """Count the current request (from a view decorated with
+        `counted_by_view`); 429 once over the limit."""
+        store = self._store()
+        if store is not None:
+            ids = (current_app.config["RATELIMIT_KEY_PREFIX"], self.scope, self.key())
+            self._count_or_block(store, ids)
+
 
 # Blocks remembered per process before the ended ones are swept out.
 MAX_BLOCKED = 10_000

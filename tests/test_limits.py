@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from quiz.db import database, session_scope, utcnow
-from quiz.models import Delivery, Participant
+from quiz.models import Answer, Delivery, Participant
 from tests.admin_factories import AdminClient, make_organiser
 from tests.answer_factories import links, make_players, make_quiz, send_question
 from tests.conftest import PG_URL, _truncate_pg, at
@@ -80,6 +80,24 @@ def test_answer_posts_per_link(client, sent_question):
         # Another link of the same email still works.
         other = [path for path in links(sent_question) if path.startswith("/a/")][1]
         assert client.get(other).status_code == 200
+
+
+def test_the_post_recording_the_answer_does_not_count_towards_the_link_limit(client, session, sent_question):
+    import time_machine
+
+    from tests.test_answers import option_ids
+
+    link = next(path for path in links(sent_question) if path.startswith("/a/"))
+    with time_machine.travel(at("2026-11-16 09:00"), tick=False):
+        option = option_ids(client.get(link).text)[0]
+        first = client.post(link, data={"option": option})
+        assert first.status_code == 200 and "Jouw antwoord" in first.text
+        assert "al beantwoord" not in first.text
+        # Twenty revisits of the recorded answer, then the link is stopped.
+        revisits = [client.post(link, data={"option": option}) for _ in range(20)]
+        assert all(r.status_code == 200 and "al beantwoord" in r.text for r in revisits)
+        assert_dutch_429(client.post(link, data={"option": option}))
+    assert session.scalar(select(func.count()).select_from(Answer)) == 1
 
 
 def test_guessing_tokens_is_cut_off_per_client_address(app, client, sent_question):

@@ -147,7 +147,7 @@ def _feedback_page(
 
 @bp.route("/a/<token>", methods=["GET", "POST"])
 @bad_tokens_per_address
-@token_post_per_link
+@token_post_per_link.counted_by_view  # every POST but the one that records the answer (_confirm)
 def answer(token: str) -> Response:
     if request.method == "POST":
         return _confirm(token)
@@ -187,6 +187,8 @@ def _confirm(token: str) -> Response:
         link = _link(token, _hit_id(), conn)
         view = link.question
         option_id = _chosen_option(view)
+        if option_id is None or link.served_to_scanner or link.answer is not None:
+            token_post_per_link.count()  # not the POST that records: it counts towards the limit
         if option_id is None:
             return _question_page(view, None, error="Kies eerst een antwoord.", status=422)
         if link.served_to_scanner:
