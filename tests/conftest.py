@@ -7,6 +7,7 @@ QUIZ_TEST_DATABASE_URL is set (e.g. postgresql+psycopg://postgres@127.0.0.1:5432
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import socket
@@ -38,23 +39,58 @@ PG_URL = os.environ.get("QUIZ_TEST_DATABASE_URL")
 
 @dataclass
 class SMTPHandler:
-    """Keeps every accepted message; `refuse` maps an address to a reply such as
-    "550 5.1.1 No such user" or "451 4.3.0 Try again later"."""
+    """Keeps every accepted message; `refuse` maps an address (sender or
+    recipient) to a reply such as "550 5.1.1 No such user" or "451 4.3.0 Try
+    again later" (a 421 reply also closes the connection, as a relay must);
+    `drop` holds recipients whose message makes the server drop the
+    connection instead of answering it.
+    `pipelining` advertises PIPELINING (RFC 2920) in the EHLO reply, which
+    aiosmtpd itself does not (it handles pipelined commands all the same)."""
 
     messages: list[EmailMessage] = field(default_factory=list)
     envelopes: list[tuple[str, list[str]]] = field(default_factory=list)
     raw: list[bytes] = field(default_factory=list)  # the bytes as sent, e.g. for DKIM checks
     refuse: dict[str, str] = field(default_factory=dict)
+    drop: set[str] = field(default_factory=set)
+    pipelining: bool = False
+    # Per MAIL FROM: had the client's RCPT TO already arrived with it, i.e. pipelined?
+    pipelined: list[bool] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: ANN001, ANN201, N802
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):  # noqa: ANN001, ANN201, N802
+        session.host_name = hostname  # this hook has to, or aiosmtpd asks for EHLO again
+        if self.pipelining:
+            responses.insert(-1, "250-PIPELINING")  # before the closing "250 HELP"
+        return responses
+
+    def _refusal(self, server: SMTPProtocol, address: str) -> str | None:
         reply = self.refuse.get(address.lower())
+        if reply and reply.startswith("421"):
+            # aiosmtpd leaves closing to the handler: after this reply goes out.
+            asyncio.get_running_loop().call_soon(server.transport.close)
+        return reply
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):  # noqa: ANN001, ANN201, N802
+        # What the server has read but not handled yet (aiosmtpd's own stream reader).
+        self.pipelined.append(b"RCPT" in bytes(server._reader._buffer))
+        reply = self._refusal(server, address)
+        if reply:
+            return reply
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: ANN001, ANN201, N802
+        reply = self._refusal(server, address)
         if reply:
             return reply
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):  # noqa: ANN001, ANN201, N802
+        if self.drop.intersection(a.lower() for a in envelope.rcpt_tos):
+            server.transport.abort()  # the message is not kept and gets no reply
+            return "451 never sent"
         msg = message_from_bytes(envelope.content, policy=policy.default)
         with self.lock:
             self.messages.append(msg)  # type: ignore[arg-type]
@@ -71,6 +107,9 @@ class SMTPHandler:
             self.envelopes.clear()
             self.raw.clear()
             self.refuse.clear()
+            self.drop.clear()
+            self.pipelined.clear()
+            self.pipelining = False
 
 
 def free_port() -> int:
@@ -93,11 +132,20 @@ def smtp_server() -> Iterator[_Controller]:
 
 
 @pytest.fixture
-def smtp(smtp_server: _Controller) -> Iterator[SMTPHandler]:
-    """The real SMTP server's handler, emptied for each test."""
+def smtp(smtp_server: _Controller, request: pytest.FixtureRequest) -> Iterator[SMTPHandler]:
+    """The real SMTP server's handler, emptied for each test; as aiosmtpd is,
+    or advertising PIPELINING under `both_smtp_modes`."""
     smtp_server.handler.clear()
+    smtp_server.handler.pipelining = getattr(request, "param", False)
     yield smtp_server.handler
     smtp_server.handler.clear()
+
+
+# The SMTP rules hold whether the client pipelines or waits for each reply:
+# tests of them run against both kinds of server.
+both_smtp_modes = pytest.mark.parametrize(
+    "smtp", [False, True], ids=["lock-step", "pipelining"], indirect=True
+)
 
 
 # --- database --------------------------------------------------------------

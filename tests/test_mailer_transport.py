@@ -1,9 +1,15 @@
 """The SMTP transport against real aiosmtpd servers: plain, STARTTLS, SSL and
-authentication, and one connection reused for a whole batch."""
+authentication, one connection reused for a whole batch, and what each kind of
+refusal or broken connection becomes. Tests of the exchange itself run with
+and without PIPELINING advertised (the client writes MAIL, RCPT and DATA at
+once only when it is)."""
 
 from __future__ import annotations
 
+import asyncio
+import socket
 import ssl
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -21,6 +27,7 @@ from quiz.mailer import (
     build_message,
     parse_smtp_url,
 )
+from quiz.smtp_wire import MailChannel, Refused
 from tests.conftest import SMTPHandler, free_port
 
 NOW = datetime(2026, 11, 16, 6, 30, tzinfo=UTC)
@@ -28,6 +35,10 @@ NOW = datetime(2026, 11, 16, 6, 30, tzinfo=UTC)
 
 class CountingHandler(SMTPHandler):
     connections: int = 0
+
+
+# Tests of the message exchange run once without and once with PIPELINING.
+modes = pytest.mark.parametrize("pipelining", [False, True], ids=["lock-step", "pipelining"])
 
 
 def _message(to: str = "deelnemer@example.org", name: str | None = "Eva") -> bytes:
@@ -76,9 +87,11 @@ class _Server(Controller):
 def start_server() -> Iterator:
     started: list[_Server] = []
 
-    def start(**smtp_kwargs) -> _Server:  # noqa: ANN003
+    def start(handler: CountingHandler | None = None, pipelining: bool = False, **smtp_kwargs) -> _Server:  # noqa: ANN003
         ssl_context = smtp_kwargs.pop("ssl_context", None)
-        server = _Server(CountingHandler(), smtp_kwargs=smtp_kwargs, ssl_context=ssl_context)
+        handler = handler or CountingHandler()
+        handler.pipelining = pipelining
+        server = _Server(handler, smtp_kwargs=smtp_kwargs, ssl_context=ssl_context)
         server.start()
         started.append(server)
         return server
@@ -88,8 +101,9 @@ def start_server() -> Iterator:
         server.stop()
 
 
-def test_plain_smtp_reuses_one_connection_for_a_batch(start_server):
-    server = start_server()
+@modes
+def test_plain_smtp_reuses_one_connection_for_a_batch(start_server, pipelining):
+    server = start_server(pipelining=pipelining)
     before = server.handler.connections  # the controller's own readiness probe counts too
     transport = SMTPTransport(parse_smtp_url(f"smtp://127.0.0.1:{server.port}"))
     with transport:
@@ -97,8 +111,10 @@ def test_plain_smtp_reuses_one_connection_for_a_batch(start_server):
             transport.send("quiz@quiz.test", f"p{i}@example.org", _message(f"p{i}@example.org"))
     assert len(server.handler.messages) == 5
     assert server.handler.connections == before + 1
+    assert server.handler.pipelined == [pipelining] * 5
 
 
+@modes
 @pytest.mark.parametrize(
     "sender",
     [
@@ -107,9 +123,9 @@ def test_plain_smtp_reuses_one_connection_for_a_batch(start_server):
         "Quiz <quiz@quiz.test>",  # not a bare address: smtplib's own parsing
     ],
 )
-def test_the_relay_gets_the_exact_bytes_and_envelope(start_server, sender):
+def test_the_relay_gets_the_exact_bytes_and_envelope(start_server, sender, pipelining):
     """Lines starting with a dot survive the SMTP dot-stuffing both ways."""
-    server = start_server()
+    server = start_server(pipelining=pipelining)
     text = ".punt aan het begin\n..twee punten\nmidden . punt\n.\n"
     email = RenderedEmail("Vraag 1 van 5", text, "<p>.punt</p>\n.")
     data = build_message(
@@ -127,21 +143,30 @@ def test_the_relay_gets_the_exact_bytes_and_envelope(start_server, sender):
     assert plain == text
 
 
-def test_starttls_with_login(start_server, ca, trust):
+@modes
+def test_starttls_with_login(start_server, ca, trust, pipelining):
     server = start_server(
-        tls_context=_server_ctx(ca), require_starttls=True, authenticator=_authenticator, auth_required=True
+        pipelining=pipelining,
+        tls_context=_server_ctx(ca),
+        require_starttls=True,
+        authenticator=_authenticator,
+        auth_required=True,
     )
     with SMTPTransport(parse_smtp_url(f"smtp://quiz:g3h31m@127.0.0.1:{server.port}?starttls=1")) as t:
         t.send("quiz@quiz.test", "deelnemer@example.org", _message())
-    [msg] = server.handler.messages
-    assert msg["Subject"] == "Vraag 1 van 5"
+        t.send("quiz@quiz.test", "deelnemer@example.org", _message())
+    assert [m["Subject"] for m in server.handler.messages] == ["Vraag 1 van 5"] * 2
+    assert server.handler.pipelined == [pipelining] * 2
 
 
-def test_implicit_ssl(start_server, ca, trust):
-    server = start_server(ssl_context=_server_ctx(ca))
+@modes
+def test_implicit_ssl(start_server, ca, trust, pipelining):
+    server = start_server(pipelining=pipelining, ssl_context=_server_ctx(ca))
     with SMTPTransport(parse_smtp_url(f"smtps://127.0.0.1:{server.port}")) as t:
         t.send("quiz@quiz.test", "deelnemer@example.org", _message())
-    assert len(server.handler.messages) == 1
+        t.send("quiz@quiz.test", "deelnemer@example.org", _message())
+    assert len(server.handler.messages) == 2
+    assert server.handler.pipelined == [pipelining] * 2
 
 
 def test_wrong_password_is_a_permanent_error(start_server, ca, trust):
@@ -196,3 +221,152 @@ def test_header_injection_in_a_name_stays_inside_the_to_header():
     headers = raw.split(b"\r\n\r\n", 1)[0]
     assert b"\r\nBcc:" not in headers
     assert b"\n" not in raw.replace(b"\r\n", b"")  # CRLF line ends only
+
+
+# --- refusals and broken connections ------------------------------------------
+
+
+_messages: dict[str, bytes] = {}
+
+
+def _built(to: str) -> bytes:
+    """The same bytes for the same recipient (each build draws a new MIME boundary)."""
+    return _messages.setdefault(to, _message(to))
+
+
+def _send(transport: SMTPTransport, to: str, sender: str = "quiz@quiz.test") -> SendError | None:
+    try:
+        transport.send(sender, to, _built(to))
+    except SendError as exc:
+        return exc
+    return None
+
+
+@modes
+def test_refusals_are_classified_and_the_connection_stays_in_step(start_server, pipelining):
+    """After each refusal the next message on the same connection arrives
+    whole: the replies were all read and RSET ended the transaction."""
+    server = start_server(pipelining=pipelining)
+    server.handler.refuse.update(
+        {
+            "gone@example.org": "550 5.1.1 No such user",
+            "grey@example.org": "451 4.7.1 Greylisted",
+            "nobody@quiz.test": "553 5.7.1 Sender not allowed",
+        }
+    )
+    before = server.handler.connections
+    with SMTPTransport(parse_smtp_url(f"smtp://127.0.0.1:{server.port}")) as t:
+        assert _send(t, "p0@example.org") is None
+        gone = _send(t, "gone@example.org")
+        assert _send(t, "p1@example.org") is None
+        grey = _send(t, "grey@example.org")
+        assert _send(t, "p2@example.org") is None
+        sender = _send(t, "p3@example.org", sender="nobody@quiz.test")
+        assert _send(t, "p4@example.org") is None
+    assert (gone.stage, gone.code, gone.permanent, gone.bounces_recipient) == ("recipient", 550, True, True)
+    assert str(gone) == "550 5.1.1 No such user"
+    assert (grey.stage, grey.code, grey.permanent) == ("recipient", 451, False)
+    assert (sender.stage, sender.code, sender.relay_unusable) == ("sender", 553, True)
+    assert server.handler.raw == [_built(f"p{i}@example.org") for i in (0, 1, 2, 4)]
+    assert server.handler.connections == before + 1
+
+
+@modes
+def test_refused_message_data(start_server, pipelining):
+    class RefusesData(CountingHandler):
+        async def handle_DATA(self, server, session, envelope):  # noqa: ANN001, ANN201, N802
+            if b"weiger" in envelope.content:
+                return "554 5.6.0 Message content rejected"
+            return await super().handle_DATA(server, session, envelope)
+
+    server = start_server(RefusesData(), pipelining=pipelining)
+    refused = build_message(
+        RenderedEmail("weiger", "x\n", "<p>x</p>"),
+        Envelope("eva@example.org", "Eva", "<m2@quiz.test>"),
+        "Quiz <quiz@quiz.test>",
+        NOW,
+    )
+    with SMTPTransport(parse_smtp_url(f"smtp://127.0.0.1:{server.port}")) as t:
+        with pytest.raises(SendError) as err:
+            t.send("quiz@quiz.test", "eva@example.org", refused)
+        t.send("quiz@quiz.test", "eva@example.org", _built("eva@example.org"))
+    assert (err.value.stage, err.value.code, err.value.refuses_message) == ("data", 554, True)
+    assert server.handler.raw == [_built("eva@example.org")]
+
+
+@modes
+def test_421_drops_the_connection_and_the_next_message_reconnects(start_server, pipelining):
+    server = start_server(pipelining=pipelining)
+    server.handler.refuse["busy@example.org"] = "421 4.3.2 Shutting down"
+    before = server.handler.connections
+    with SMTPTransport(parse_smtp_url(f"smtp://127.0.0.1:{server.port}")) as t:
+        busy = _send(t, "busy@example.org")
+        assert t.pipelining is None  # no RSET on a connection the relay closes
+        assert _send(t, "p0@example.org") is None
+    assert (busy.stage, busy.code, busy.permanent) == ("recipient", 421, False)
+    assert server.handler.raw == [_built("p0@example.org")]
+    assert server.handler.connections == before + 2
+
+
+@modes
+def test_connection_dropped_mid_message_is_lost_not_refused(start_server, pipelining):
+    server = start_server(pipelining=pipelining)
+    server.handler.drop.add("cut@example.org")
+    with SMTPTransport(parse_smtp_url(f"smtp://127.0.0.1:{server.port}")) as t:
+        cut = _send(t, "cut@example.org")
+        assert _send(t, "p0@example.org") is None
+    assert (cut.stage, cut.permanent) == ("lost", False)
+    assert server.handler.raw == [_built("p0@example.org")]
+
+
+@modes
+def test_a_relay_that_does_not_answer_in_time_is_lost(start_server, pipelining):
+    class Stalls(CountingHandler):
+        async def handle_DATA(self, server, session, envelope):  # noqa: ANN001, ANN201, N802
+            await asyncio.sleep(1.5)
+            return await super().handle_DATA(server, session, envelope)
+
+    server = start_server(Stalls(), pipelining=pipelining)
+    with SMTPTransport(parse_smtp_url(f"smtp://127.0.0.1:{server.port}?timeout=0.5")) as t:
+        late = _send(t, "p0@example.org")
+    assert (late.stage, late.permanent) == ("lost", False)
+    assert "timed out" in str(late)
+
+
+@modes
+def test_an_address_that_is_not_ascii_is_refused_before_anything_is_sent(start_server, pipelining):
+    # build_message cannot write such an address in a header either; the
+    # transport says so as a refusal rather than failing with a UnicodeError.
+    server = start_server(pipelining=pipelining, enable_SMTPUTF8=True)
+    with SMTPTransport(parse_smtp_url(f"smtp://127.0.0.1:{server.port}")) as t:
+        with pytest.raises(SendError) as err:
+            t.send("quiz@quiz.test", "zoë@example.org", _built("p0@example.org"))
+        assert _send(t, "p1@example.org") is None
+    assert (err.value.stage, err.value.permanent) == ("recipient", True)
+    assert server.handler.envelopes == [("quiz@quiz.test", ["p1@example.org"])]
+
+
+def test_a_relay_that_says_354_after_refusing_the_recipient_gets_nothing_of_the_message():
+    """RFC 2920 relays answer DATA with 503 or 554 when no recipient was
+    accepted; one that says 354 anyway is waiting for a message that must not
+    go, so the client closes the connection instead."""
+    client, relay = socket.socketpair()
+    received = bytearray()
+
+    def serve() -> None:
+        with relay:
+            while b"DATA\r\n" not in received:
+                received.extend(relay.recv(4096))
+            relay.sendall(b"250 2.1.0 Ok\r\n550 5.1.1 No such user\r\n354 Go ahead\r\n")
+            while chunk := relay.recv(4096):
+                received.extend(chunk)
+
+    thread = threading.Thread(target=serve)
+    thread.start()
+    channel = MailChannel(client, {"pipelining": ""})
+    with pytest.raises(Refused) as err:
+        channel.send("quiz@quiz.test", "gone@example.org", _message("gone@example.org"))
+    assert (err.value.stage, err.value.code, err.value.reusable) == ("recipient", 550, False)
+    client.close()  # what SMTPTransport does with a connection it cannot reuse
+    thread.join(5)
+    assert bytes(received) == b"MAIL FROM:<quiz@quiz.test>\r\nRCPT TO:<gone@example.org>\r\nDATA\r\n"
