@@ -29,7 +29,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
-from quiz.db import UTCDateTime
+from quiz.db import SessionSource, UTCDateTime, session_of
 from quiz.driver_sql import DriverStatement
 from quiz.models import Answer, Campaign, Delivery, LinkHit, Participant
 from quiz.question_view import QuestionView, question_view
@@ -233,7 +233,11 @@ def load_participant(session: Session, participant_id: int) -> Participant | Non
 
 
 def read_answer_link(
-    session: Session, token: str, now: datetime, hit_id: int | None = None, conn: Connection | None = None
+    session: SessionSource,
+    token: str,
+    now: datetime,
+    hit_id: int | None = None,
+    conn: Connection | None = None,
 ) -> AnswerLink:
     """The participant, question and chosen option behind an answer token,
     with what the answer pages need about them (one query).
@@ -247,7 +251,7 @@ def read_answer_link(
     """
     ids = _ids(read_token("answer", token, TOKEN_BACKSTOP_SECONDS, now), (2, 3))
     params = {"pid": ids[0], "qid": ids[1], "hit": hit_id}
-    row = _LINK_FACTS_ON_DRIVER.first(conn or session.connection(), params)
+    row = _LINK_FACTS_ON_DRIVER.first(conn or session_of(session).connection(), params)
     if row is None or row[0] in GONE_STATUSES:
         raise TokenExpired
     status, first_day, campaign_id, set_id, tz, ends_on, skips, option, at, discussed, open_ids, sweep = row

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import select
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -147,6 +147,18 @@ def init_app(app: Flask) -> None:
 
 def database(app: Flask | None = None) -> Database:
     return (app or current_app).extensions["quiz_db"]
+
+
+# A session, or a function that opens one (get_session): code that usually
+# answers from a per-process cache takes either, so a request whose every
+# lookup hits the cache never builds a Session (tens of microseconds on a
+# quiz morning's hot path).
+SessionSource = Session | Callable[[], Session]
+
+
+def session_of(source: SessionSource) -> Session:
+    """The session itself, or the one the function opens."""
+    return source if isinstance(source, Session) else source()
 
 
 def get_session() -> Session:

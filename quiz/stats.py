@@ -18,6 +18,7 @@ from flask import current_app
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
+from quiz.db import SessionSource, session_of
 from quiz.models import Answer, LinkHit, Participant
 
 T = TypeVar("T")
@@ -85,13 +86,13 @@ def _recent(name: str, max_age: float, key: tuple[int, int], compute: Callable[[
     return result
 
 
-def recent_distribution(session: Session, campaign_id: int, question_id: int) -> Distribution:
+def recent_distribution(session: SessionSource, campaign_id: int, question_id: int) -> Distribution:
     """`answer_distribution`, at most DISTRIBUTION_CACHE_SECONDS old (per process)."""
     return _recent(
         "quiz_distribution_cache",
         DISTRIBUTION_CACHE_SECONDS,
         (campaign_id, question_id),
-        lambda: answer_distribution(session, campaign_id, question_id),
+        lambda: answer_distribution(session_of(session), campaign_id, question_id),
     )
 
 

@@ -47,7 +47,7 @@ def private_page(body: str, status: int = 200) -> Response:
 
 def _link(token: str, hit_id: int | None = None, conn: Connection | None = None) -> answering.AnswerLink:
     with token_pages("answer"):
-        return answering.read_answer_link(get_session(), token, utcnow(), hit_id, conn)
+        return answering.read_answer_link(get_session, token, utcnow(), hit_id, conn)
 
 
 def _hit_id() -> int | None:
@@ -79,8 +79,7 @@ def _question_page(view: QuestionView, selected: int | None, *, hit_id: int | No
 
 def _open_questions(link: answering.AnswerLink) -> list[QuestionView]:
     """Earlier questions this participant got by email and has not answered, by quiz day."""
-    session = get_session()
-    views = (question_view(session, qid) for qid in link.open_question_ids)
+    views = (question_view(get_session, qid) for qid in link.open_question_ids)
     return sorted((v for v in views if v is not None), key=lambda v: v.position)
 
 
@@ -194,7 +193,7 @@ def _confirm(token: str) -> Response:
         if link.served_to_scanner:
             notice = "Voor de zekerheid: bevestig je antwoord nog een keer."
             return _question_page(view, option_id, notice=notice)
-        distribution = recent_distribution(get_session(), link.participant.campaign_id, view.id)
+        distribution = recent_distribution(get_session, link.participant.campaign_id, view.id)
         if link.answer is not None:  # answered before: that answer counts
             answer, created = link.answer, False
         else:
