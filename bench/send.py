@@ -207,7 +207,15 @@ def sender_main(url: str, port: int, connections: int) -> None:
     )
 
 
+def machine_cpu_seconds() -> float:
+    """CPU time used by everything on the machine so far (/proc/stat: all but idle and iowait)."""
+    with open("/proc/stat") as f:
+        ticks = [int(x) for x in f.readline().split()[1:9]]  # user .. steal
+    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
+
+
 def run_sender(url: str, port: int, connections: int) -> dict:
+    machine_before = machine_cpu_seconds()
     proc = subprocess.Popen(
         [sys.executable, __file__, "--sender", "--url", url, "--port", str(port), "-c", str(connections)],
         stdout=subprocess.PIPE,
@@ -216,12 +224,17 @@ def run_sender(url: str, port: int, connections: int) -> dict:
     started = time.perf_counter()
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - started
+    # Whether the cores were the limit, and how much of them the sender had:
+    # the rest is PostgreSQL, the sink and whatever else runs.
+    machine_seconds = machine_cpu_seconds() - machine_before
     out = json.loads(proc.stdout.read().strip().splitlines()[-1])
     out["wall_seconds"] = wall
     out["peak_rss_mb"] = usage.ru_maxrss / 1024
     # CPU time per message says whether the sender is CPU-bound (compare it
     # with the wall time). On shared cores it still moves with the load.
     out["cpu_seconds"] = usage.ru_utime + usage.ru_stime
+    out["machine_cores"] = machine_seconds / wall
+    out["sender_cores"] = out["cpu_seconds"] / wall
     out["exit"] = status
     return out
 
@@ -370,7 +383,9 @@ def main() -> None:
             f"sender peak RSS {result['peak_rss_mb']:.0f} MB; "
             f"sender CPU {result['cpu_seconds'] / max(result['sent'], 1) * 1e6:.0f} µs/msg (incl. start-up); "
             f"transport limit {limit:,.0f} msg/s; ratio {rate / limit:.2f}; "
-            f"own client, pre-rendered {own:,.0f} msg/s; load {os.getloadavg()[0]:.1f}"
+            f"own client, pre-rendered {own:,.0f} msg/s; "
+            f"cores busy while sending {result['machine_cores']:.2f} (sender {result['sender_cores']:.2f}); "
+            f"load {os.getloadavg()[0]:.1f}"
         )
         if result["errors"]:
             print("  errors:", result["errors"])
@@ -385,8 +400,8 @@ from benchdocs import write_section  # noqa: E402  (bench/ is on the path when a
 SECTION_END = "<!-- send-bench:end -->"
 HEADER = (
     "| N | sink | planner | sender | sender CPU / msg | sender peak RSS "
-    "| transport limit | ratio | own client | load |\n"
-    "|---|---|---|---|---|---|---|---|---|---|"
+    "| transport limit | ratio | own client | cores busy (sender) | load |\n"
+    "|---|---|---|---|---|---|---|---|---|---|---|"
 )
 RUN_START, RUN_END = "<!-- send-run:start -->", "<!-- send-run:end -->"
 
@@ -398,7 +413,7 @@ def write_latest_run(n: int, connections: int, plan_s: float, runs: list[dict]) 
         f"| {n:,} | {r['sink']} | {plan_s:.2f} s | **{r['rate']:,.0f} msg/s** ({r['seconds']:.1f} s) "
         f"| {r['cpu_seconds'] / max(r['sent'], 1) * 1e6:,.0f} µs | {r['peak_rss_mb']:.0f} MB "
         f"| {r['limit']:,.0f} msg/s | {r['rate'] / r['limit']:.2f} "
-        f"| {r['own']:,.0f} msg/s | {r['load']:.1f} |"
+        f"| {r['own']:,.0f} msg/s | {r['machine_cores']:.2f} ({r['sender_cores']:.2f}) | {r['load']:.1f} |"
         for r in runs
     )
     verdict = (
@@ -417,7 +432,9 @@ def write_latest_run(n: int, connections: int, plan_s: float, runs: list[dict]) 
 Transport limit: plain smtplib `sendmail`, the pre-rendered message, the same connections
 (the issue's baseline; ratio = sender ÷ this). Own client: the same with the
 sender's SMTP client (`quiz.mailer.SMTPTransport`: pipelined with smtp-sink,
-lock-step with aiosmtpd, which does not offer PIPELINING).
+lock-step with aiosmtpd, which does not offer PIPELINING). Cores busy: the
+whole machine's CPU time while the sender ran ÷ its wall time (of
+{os.cpu_count()}), the sender's own share in brackets.
 {RUN_END}"""
     write_section(RUN_START, RUN_END, block, before=SECTION_END)
 
