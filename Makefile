@@ -20,12 +20,13 @@ $(STAMP): $(BIN)/python setup.cfg pyproject.toml constraints.txt
 
 setup: $(STAMP) pango
 
-# Debian's Pango for WeasyPrint (the bespreekkaart as PDF).
+# Debian's Pango for WeasyPrint (the bespreekkaart as PDF), and HarfBuzz-Subset:
+# without it WeasyPrint warns at import, which the test suite treats as an error.
 pango:
-	@if ! /sbin/ldconfig -p | grep -q libpangoft2-1.0.so.0; then \
-	  echo "Installing Debian's Pango for WeasyPrint"; \
+	@if ! /sbin/ldconfig -p | grep -q libpangoft2-1.0.so.0 || ! /sbin/ldconfig -p | grep -q libharfbuzz-subset.so.0; then \
+	  echo "Installing Debian's Pango and HarfBuzz-Subset for WeasyPrint"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core >/dev/null; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core >/dev/null; \
 	fi
 
 # Debian's chromium for the browser tests; never a downloaded browser build.

@@ -35,14 +35,14 @@ csrf.exempt(bp)
 PREVIEW_MAX_AGE_SECONDS = 30 * 86400
 
 
+_PRIVATE = (("Cache-Control", "no-store"), ("X-Robots-Tag", "noindex"))
+
+
 def private_page(body: str, status: int = 200) -> Response:
-    """Pages behind a personal link: never cached, never indexed, and the
-    token in the address is not passed on to the sources we link to."""
-    response = current_app.make_response((body, status))
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    response.headers["X-Robots-Tag"] = "noindex"
-    return response
+    """Pages behind a personal link: never cached, never indexed. (The token
+    in the address is not passed on to the sources we link to: every page
+    has Referrer-Policy: no-referrer, see quiz.security.)"""
+    return current_app.response_class(body, status, _PRIVATE)
 
 
 def _link(token: str, hit_id: int | None = None, conn: Connection | None = None) -> answering.AnswerLink:
