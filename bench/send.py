@@ -433,8 +433,8 @@ Transport limit: plain smtplib `sendmail`, the pre-rendered message, the same co
 (the issue's baseline; ratio = sender ÷ this). Own client: the same with the
 sender's SMTP client (`quiz.mailer.SMTPTransport`: pipelined with smtp-sink,
 lock-step with aiosmtpd, which does not offer PIPELINING). Cores busy: the
-whole machine's CPU time while the sender ran ÷ its wall time (of
-{os.cpu_count()}), the sender's own share in brackets.
+whole machine's CPU time while the sender ran ÷ its wall time ({os.cpu_count()} cores
+in all), the sender's own share in brackets.
 {RUN_END}"""
     write_section(RUN_START, RUN_END, block, before=SECTION_END)
 
