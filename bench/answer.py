@@ -487,7 +487,7 @@ def write_docs(f: dict) -> None:
 
 Measured {f["date"]} on {f["machine"]}. The web process exactly as the Procfile
 starts it in production: `gunicorn --config gunicorn.conf.py` (sync workers,
-2 × cores + 1 processes, access log on) on PostgreSQL
+cores + 1 processes, access log on) on PostgreSQL
 (`quiz_bench_answer`); wrk ({CONNECTIONS} connections, one thread) on loopback POSTs
 "Bevestig mijn antwoord" for a new (participant, question) pair each time, so
 every request stores an Answer and renders the feedback page ({f["page_bytes"]} bytes).
