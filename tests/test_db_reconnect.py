@@ -44,17 +44,20 @@ def _terminate(pids: set[int]) -> None:
 
 @pytest.fixture
 def backends(app):
-    """The server process ids of every connection the app's pool opens from now on."""
-    engine = database(app).engine
-    engine.dispose()
+    """The server process ids of every connection the app's pools open from now on
+    (the main pool and the answer confirmation's autocommit pool)."""
+    engines = (database(app).engine, database(app).autocommit_engine)
     pids: set[int] = set()
 
     def remember(dbapi_conn, _record):  # noqa: ANN001, ANN202
         pids.add(dbapi_conn.info.backend_pid)
 
-    event.listen(engine, "connect", remember)
+    for engine in engines:
+        engine.dispose()
+        event.listen(engine, "connect", remember)
     yield pids
-    event.remove(engine, "connect", remember)
+    for engine in engines:
+        event.remove(engine, "connect", remember)
 
 
 def test_a_request_after_the_backend_was_terminated_succeeds(app, session, smtp, client, backends):
@@ -74,3 +77,25 @@ def test_a_request_after_the_backend_was_terminated_succeeds(app, session, smtp,
         assert again.status_code == 200 and "Bevestig mijn antwoord" in again.text
         assert backends - killed  # a new server process served it
         assert client.get(link).status_code == 200
+
+
+def test_a_confirmation_after_the_backends_were_terminated_is_recorded(app, session, smtp, client, backends):
+    from tests.test_answers import option_ids
+
+    campaign, qs = make_quiz(session, MONDAY)
+    [anna] = make_players(session, campaign, MONDAY, 1)
+    session.commit()
+    send_question(app, session, anna, qs.questions[0], MONDAY)
+    first, second = [link for link in links(smtp.messages[0]) if link.startswith("/a/")][:2]
+    with time_machine.travel(MONDAY, tick=False):
+        option = option_ids(client.get(first).text)[0]
+        # A POST without an option opens the confirmation's own pooled
+        # connection (autocommit) and records nothing (422).
+        assert client.post(second, data={}).status_code == 422
+        killed = set(backends)
+        _terminate(killed)
+
+        page = client.post(first, data={"option": option})
+        assert page.status_code == 200 and "Jouw antwoord" in page.text
+        assert backends - killed
+    assert session.scalar(text("SELECT count(*) FROM answer")) == 1
