@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
@@ -31,9 +32,14 @@ LOCKOUT = timedelta(minutes=15)
 # An admin session that saw no request for this long has to log in again.
 IDLE_TIMEOUT = timedelta(minutes=30)
 
-# Verified against when the address is unknown, so that a wrong address takes
-# as long as a wrong password and the timing does not tell which accounts exist.
-_DUMMY_HASH = generate_password_hash("not-a-password-of-anyone", method=HASH_METHOD)
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    """Verified against when the address is unknown, so that a wrong address
+    takes as long as a wrong password and the timing does not tell which
+    accounts exist. Made on first use, not at import: scrypt takes 0.15-0.3 s
+    of CPU, and every web worker (recycled after max_requests) imports this."""
+    return generate_password_hash("not-a-password-of-anyone", method=HASH_METHOD)
 
 
 def hash_password(password: str) -> str:
@@ -111,7 +117,7 @@ def authenticate(session: Session, email: str, password: str, now: datetime) -> 
         address = email.strip().lower()
     organiser = session.scalar(select(Organiser).where(Organiser.email == address))
     if organiser is None:
-        check_password_hash(_DUMMY_HASH, password)
+        check_password_hash(_dummy_hash(), password)
         return LoginResult("wrong")
     if is_locked(organiser, now):
         return LoginResult("locked", organiser)

@@ -170,7 +170,10 @@ def test_gunicorn_workers_report_together_in_multiprocess_mode(db_url, tmp_path)
         # The start-up probe above may have been retried on a slow machine: count from here.
         before = total()
         for _ in range(40):  # spread over both workers
-            urllib.request.urlopen(base + "/healthz", timeout=5).close()
+            # Both workers restart every 10 requests, about at once: on a busy
+            # machine a request may wait seconds for a fresh worker. This test
+            # is about the counts, so it waits for the answer.
+            urllib.request.urlopen(base + "/healthz", timeout=30).close()
         seen = {total() - before for _ in range(6)}
     finally:
         server.send_signal(signal.SIGTERM)
