@@ -20,20 +20,16 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import case, func, select, text
+from sqlalchemy import func, literal, select, text, tuple_
 from sqlalchemy.orm import Session, selectinload
 
 from quiz import outbox
 from quiz.models import SECTORS, Answer, Campaign, Delivery, Participant, Question
-from quiz.stats import discussion_percent
+from quiz.stats import discussion_percent, organisation_key
 
 MIN_ORGANISATION = 5
 OTHER = "overig"
 FAILURES_SHOWN = 50
-
-
-def _sum(condition) -> object:  # noqa: ANN001 - SQL expression in, SQL expression out
-    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
 
 def pct(part: int, whole: int) -> int | None:
@@ -137,7 +133,9 @@ def build(session: Session, campaign: Campaign) -> Dashboard:
     discussed: dict[int, int] = defaultdict(int)
     if question_ids:
         rows = session.execute(
-            select(Answer.question_id, Answer.option_id, func.count(), _sum(Answer.discussed_at.is_not(None)))
+            # count(column) counts the rows where it is not NULL: cheaper than
+            # a SUM(CASE ...) over 300,000 rows.
+            select(Answer.question_id, Answer.option_id, func.count(), func.count(Answer.discussed_at))
             .join(Participant, Participant.id == Answer.participant_id)
             .where(in_campaign, Answer.question_id.in_(question_ids))
             .group_by(Answer.question_id, Answer.option_id)
@@ -153,7 +151,7 @@ def build(session: Session, campaign: Campaign) -> Dashboard:
         signed_up=sum(status_counts.values()),
         confirmed=confirmed,
         answered_per_day=[f.total for f in figures],
-        completed=sum(g.completed for g in groups),
+        completed=groups.completed,
         status_counts=dict(status_counts),
         questions=figures,
         sectors=by_sector(groups),
@@ -164,93 +162,99 @@ def build(session: Session, campaign: Campaign) -> Dashboard:
 
 
 @dataclass
-class _Group:
-    sector: str | None
-    organisation: str  # as typed (one spelling of it)
-    participants: int
-    answers: int
-    correct: int
-    completed: int
+class ParticipantGroups:
+    """Confirmed participants' figures per sector and per organisation
+    (quiz.stats.organisation_key: one entry whatever the case or spaces)."""
+
+    sectors: dict[str | None, GroupFigures] = field(default_factory=dict)
+    organisations: dict[str, GroupFigures] = field(default_factory=dict)
+    completed: int = 0  # answered every question
 
 
-def organisation_key():  # noqa: ANN201 - SQL expression
-    """Organisations typed in different case or with stray spaces count as one."""
-    return func.lower(func.trim(Participant.organisation))
-
-
-def participant_groups(session: Session, campaign_id: int, questions: list[Question]) -> list[_Group]:
-    """Confirmed participants per (sector, organisation) with their answers, correct
-    answers and how many answered every question: one scan of the answers.
+def participant_groups(session: Session, campaign_id: int, questions: list[Question]) -> ParticipantGroups:
+    """Confirmed participants per sector and per organisation with their
+    answers, correct answers, and how many answered every question: one scan
+    of the answers.
 
     The answers are first counted per participant (answer's unique key starts
-    with participant_id), then summed per group; sectors and organisations
-    are both sums over these few thousand groups.
+    with participant_id), then summed per sector and per organisation as
+    typed. On PostgreSQL both in one pass (GROUPING SETS: about 3,000 rows at
+    100,000 participants instead of 20,000 sector × organisation pairs that
+    Python would have to add up); elsewhere per pair. Spellings of one
+    organisation are merged here, not with lower(trim()) in SQL: that and a
+    min() per row cost PostgreSQL about 150 ms at 100,000 participants.
     """
     correct_ids = [q.correct_option.id for q in questions if q.correct_option is not None]
     per_participant = (
         select(
             Answer.participant_id.label("participant_id"),
             func.count().label("n"),
-            _sum(Answer.option_id.in_(correct_ids or [-1])).label("correct"),
+            func.count().filter(Answer.option_id.in_(correct_ids or [-1])).label("correct"),
         )
         .where(Answer.question_id.in_([q.id for q in questions] or [-1]))
         .group_by(Answer.participant_id)
         .subquery()
     )
-    key = organisation_key()
+    n = per_participant.c.n
+    sector, organisation = Participant.sector, Participant.organisation
+    if session.get_bind().dialect.name == "postgresql":
+        # grouping() is 1 on a sector's row, 2 on an organisation's.
+        grouped = func.grouping(sector, organisation)
+        group_by = [func.grouping_sets(tuple_(sector), tuple_(organisation))]
+    else:
+        grouped, group_by = literal(0), [sector, organisation]  # each row counts for both
     rows = session.execute(
         select(
-            Participant.sector,
-            key,
-            func.min(func.trim(Participant.organisation)),
+            grouped,
+            sector,
+            organisation,
             func.count(),
-            func.coalesce(func.sum(per_participant.c.n), 0),
+            func.coalesce(func.sum(n), 0),
             func.coalesce(func.sum(per_participant.c.correct), 0),
-            _sum(per_participant.c.n >= len(questions)) if questions else func.count() * 0,
+            func.count().filter(n >= len(questions)) if questions else literal(0),
         )
         .select_from(Participant)
         .outerjoin(per_participant, per_participant.c.participant_id == Participant.id)
         .where(Participant.campaign_id == campaign_id, Participant.confirmed_at.is_not(None))
-        .group_by(Participant.sector, key)
+        .group_by(*group_by)
     )
-    return [
-        _Group(sector, shown or "", int(n), int(answers), int(correct), int(completed))
-        for sector, _key, shown, n, answers, correct, completed in rows
-    ]
-
-
-def _merge(groups: list[_Group], key, name) -> dict[object, GroupFigures]:  # noqa: ANN001
-    out: dict[object, GroupFigures] = {}
-    for g in groups:
-        figures = out.setdefault(key(g), GroupFigures(name=name(g)))
-        figures.participants += g.participants
-        figures.answers += g.answers
-        figures.correct += g.correct
+    out = ParticipantGroups()
+    for grouped_by, sector_name, typed, *sums in rows:
+        count, answers, correct, completed = (int(x) for x in sums)  # SUM(bigint) is numeric
+        if grouped_by != 2:
+            name = SECTORS.get(sector_name or "", "Onbekend")
+            _add(out.sectors.setdefault(sector_name, GroupFigures(name)), count, answers, correct)
+            out.completed += completed
+        if grouped_by != 1:
+            # One spelling per organisation whatever order the rows come in:
+            # the smallest, as min(trim(organisation)) gave before.
+            shown = (typed or "").strip() or "(niet ingevuld)"
+            figures = out.organisations.setdefault(organisation_key(typed), GroupFigures(shown))
+            figures.name = min(figures.name, shown)
+            _add(figures, count, answers, correct)
     return out
 
 
-def by_sector(groups: list[_Group]) -> list[GroupFigures]:
-    merged = _merge(groups, lambda g: g.sector, lambda g: SECTORS.get(g.sector or "", "Onbekend"))
-    return sorted(merged.values(), key=lambda g: (-g.participants, g.name))
+def _add(figures: GroupFigures, participants: int, answers: int, correct: int) -> None:
+    figures.participants += participants
+    figures.answers += answers
+    figures.correct += correct
 
 
-def by_organisation(groups: list[_Group]) -> list[GroupFigures]:
+def by_sector(groups: ParticipantGroups) -> list[GroupFigures]:
+    return sorted(groups.sectors.values(), key=lambda g: (-g.participants, g.name))
+
+
+def by_organisation(groups: ParticipantGroups) -> list[GroupFigures]:
     """Organisations with at least MIN_ORGANISATION participants, biggest first,
     then the rest together as "overig"."""
-    merged = _merge(
-        groups,
-        lambda g: g.organisation.strip().lower(),
-        lambda g: g.organisation.strip() or "(niet ingevuld)",
-    )
     shown: list[GroupFigures] = []
     other = GroupFigures(name=OTHER)
-    for group in merged.values():
+    for group in groups.organisations.values():
         if group.participants >= MIN_ORGANISATION:
             shown.append(group)
         else:
-            other.participants += group.participants
-            other.answers += group.answers
-            other.correct += group.correct
+            _add(other, group.participants, group.answers, group.correct)
     shown.sort(key=lambda g: (-g.participants, g.name.lower()))
     if other.participants or other.answers:
         shown.append(other)

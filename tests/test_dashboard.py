@@ -103,6 +103,30 @@ def test_sectors_and_organisations_with_small_ones_grouped(session, campaign):
     assert organisations == [("basisschool de linde", 7, 12), ("overig", 2, 2)]
 
 
+def test_an_organisation_across_sectors_and_spellings_is_one(session, campaign):
+    """Sectors and organisations are added up separately (GROUPING SETS on
+    PostgreSQL, per pair elsewhere): one organisation typed three ways in two
+    sectors is one row, shown in one spelling; no organisation or sector has a row too."""
+    c, qs, _ = campaign
+    q1 = qs.questions[0]
+    spellings = [("Het Anker ", "jeugdhulp"), ("het anker", "onderwijs"), ("HET ANKER", "jeugdhulp")]
+    for i, (spelling, sector) in enumerate([*spellings, ("Het Anker", None)]):
+        person = make_participant(session, c, utcnow(), email=f"anker{i}@example.org", organisation=spelling,
+                                  sector=sector)  # fmt: skip
+        answer(session, person, qs, 1, q1.correct_option.label)
+    for i in range(2):
+        make_participant(session, c, utcnow(), email=f"leeg{i}@example.org", organisation=None, sector=None)
+    d = dashboard.build(session, c)
+    organisations = {g.name: (g.participants, g.answers, g.correct) for g in d.organisations}
+    # "Het Anker" had one participant in the fixture, with a wrong answer: five now.
+    assert organisations["HET ANKER"] == (5, 5, 4)
+    assert "(niet ingevuld)" not in organisations  # two people: under "overig", with De Boog
+    assert organisations["overig"] == (3, 1, 0)
+    sectors = {g.name: g.participants for g in d.sectors}
+    assert sectors == {"Onderwijs": 8, "Jeugdhulp": 3, "Kinderopvang": 1, "Onbekend": 3}
+    assert d.completed == 0
+
+
 def test_deliveries_and_failures(session, campaign):
     c, _, people = campaign
     d = dashboard.build(session, c)
