@@ -127,8 +127,9 @@ trip, no Session is built, the security headers are appended at once, and
 gunicorn runs cores + 1 workers instead of 2 × cores + 1 (less switching
 between processes; see gunicorn.conf.py). Counted with callgrind by
 `bench/answer_instructions.py` (user-space instructions of the Python
-process per confirmation, the same whatever else runs on the machine): 2.79 million at the end of the second session
-(82f53fd), 1.92 million now (b3ee6c7), 31 % fewer.
+process per confirmation, the same whatever else runs on the machine):
+2.79 million at the end of the second session (82f53fd), 1.92 million now
+(b3ee6c7), 31 % fewer.
 
 Why answers stay below half the bare route: the bare route is an empty
 Flask app, so through gunicorn it costs little more than gunicorn's own HTTP

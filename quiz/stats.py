@@ -118,7 +118,7 @@ QUESTION_FIGURES_CACHE_SECONDS = 60.0
 
 def organisation_key(name: str | None) -> str:
     """Organisations typed in different case or with stray spaces count as one
-    (the same rule as the dashboard's `organisation_key`, in Python)."""
+    (here and on the organisers' dashboard, quiz.dashboard)."""
     return (name or "").strip().lower()
 
 
