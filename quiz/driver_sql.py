@@ -29,6 +29,7 @@ import itertools
 import re
 import weakref
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
@@ -59,7 +60,16 @@ class _Prepared:
 _connections: weakref.WeakKeyDictionary[psycopg.Connection[Any], _Prepared] = weakref.WeakKeyDictionary()
 
 
-_Executed = tuple[pq.abc.PGresult, Transformer] | psycopg.Cursor[Any]
+@dataclass(frozen=True)
+class _Compiled:
+    """A statement's SQL, compiled once: for libpq ($n placeholders, with the
+    parameter names in order) and for psycopg's cursor (%(name)s), and the
+    statement's own constant parameters."""
+
+    libpq: bytes
+    names: tuple[str, ...]
+    pyformat: str
+    constants: dict[str, Any]
 
 
 class DriverStatement:
@@ -77,12 +87,9 @@ class DriverStatement:
         self.result_types: dict[int, TypeDecorator[Any]] = {
             i: column.type for i, column in enumerate(columns) if isinstance(column.type, TypeDecorator)
         }
-        self._compiled: tuple[bytes, tuple[str, ...], dict[str, Any]] | None = None
-        self._pyformat = ""
+        self._compiled: _Compiled | None = None
 
-    def _sql(self, conn: Connection) -> tuple[bytes, tuple[str, ...], dict[str, Any]]:
-        """The SQL text ($n placeholders), the parameter names in order and
-        the statement's own constant parameters; compiled once."""
+    def _sql(self, conn: Connection) -> _Compiled:
         if self._compiled is None:
             compiled = self.statement.compile(dialect=conn.dialect)  # type: ignore[attr-defined]
             # Renders the "literal execute" parameters (constants such as a
@@ -101,61 +108,58 @@ class DriverStatement:
                     order.append(name)
                 return f"${order.index(name) + 1}"
 
-            sql = _PLACEHOLDER.sub(number, expanded.statement)
-            self._pyformat = expanded.statement
-            self._compiled = (sql.encode(), tuple(order), constants)
+            libpq = _PLACEHOLDER.sub(number, expanded.statement).encode()
+            self._compiled = _Compiled(libpq, tuple(order), expanded.statement, constants)
         return self._compiled
 
-    def _execute(self, conn: Connection, params: Mapping[str, Any]) -> _Executed:
-        """The libpq result and the Transformer to read it; on a connection
-        that is not in autocommit, psycopg's cursor instead: there psycopg
-        opens the transaction (libpq alone would commit each statement), and
-        a failed statement aborts it, so the retry below could not work."""
-        sql, order, constants = self._sql(conn)
+    def _first_row(self, conn: Connection, params: Mapping[str, Any]) -> Sequence[Any] | None:
+        """Execute on PostgreSQL; the first row as the driver gives it, or None
+        (also for DML). On libpq on an autocommit connection; on one that is
+        not, through psycopg's cursor: there psycopg opens the transaction
+        (libpq alone would commit each statement), and a failed statement
+        aborts it, so the retry below could not work."""
+        sql = self._sql(conn)
         driver: psycopg.Connection[Any] = conn.connection.driver_connection  # type: ignore[assignment]
         if not driver.autocommit:
-            return driver.execute(self._pyformat, {**constants, **params})
+            cursor = driver.execute(sql.pyformat, {**sql.constants, **params})
+            return cursor.fetchone() if cursor.description else None
         pgconn = driver.pgconn
         prepared = _connections.get(driver)
         if prepared is None:
             prepared = _connections[driver] = _Prepared(driver)
         tx = prepared.transformer
-        values = [params[name] if name in params else constants[name] for name in order]
+        values = [params[name] if name in params else sql.constants[name] for name in sql.names]
         dumped = tx.dump_sequence(values, [PyFormat.AUTO] * len(values))
         types = tuple(tx.types)
         key = (id(self), types)
         name = prepared.names.get(key)
+        result = None
         if name is not None:
             result = pgconn.exec_prepared(name, dumped, tx.formats)
             # psycopg sends DEALLOCATE ALL after a DROP, ALTER or ROLLBACK
             # statement run through it, which takes ours along: prepare again.
-            if result.error_field(pq.DiagnosticField.SQLSTATE) != _NO_SUCH_STATEMENT:
-                _check(driver, result)
-                return result, tx
-        name = prepared.names[key] = f"quiz_driver_{next(_numbers)}".encode()
-        _check(driver, pgconn.prepare(name, sql, types))
-        result = pgconn.exec_prepared(name, dumped, tx.formats)
+            if result.error_field(pq.DiagnosticField.SQLSTATE) == _NO_SUCH_STATEMENT:
+                result = None
+        if result is None:
+            name = prepared.names[key] = f"quiz_driver_{next(_numbers)}".encode()
+            _check(driver, pgconn.prepare(name, sql.libpq, types))
+            result = pgconn.exec_prepared(name, dumped, tx.formats)
         _check(driver, result)
-        return result, tx
+        if not result.ntuples:
+            return None
+        tx.set_pgresult(result)
+        try:
+            return tx.load_row(0, tuple)
+        finally:
+            tx.set_pgresult(None)
 
     def first(self, conn: Connection, params: Mapping[str, Any]) -> Sequence[Any] | None:
         """The first result row (a tuple), or None."""
         if conn.dialect.name != "postgresql":
             row = conn.execute(self.elsewhere, dict(params)).first()
             return None if row is None else tuple(row)
-        executed = self._execute(conn, params)
-        if isinstance(executed, tuple):
-            result, tx = executed
-            if not result.ntuples:
-                return None
-            tx.set_pgresult(result)
-            row = tx.load_row(0, tuple)
-            tx.set_pgresult(None)
-        else:
-            row = executed.fetchone()
-            if row is None:
-                return None
-        if not self.result_types:
+        row = self._first_row(conn, params)
+        if row is None or not self.result_types:
             return row
         values = list(row)
         for index, type_ in self.result_types.items():
@@ -167,7 +171,7 @@ class DriverStatement:
         if conn.dialect.name != "postgresql":
             conn.execute(self.elsewhere, dict(params))
             return
-        self._execute(conn, params)
+        self._first_row(conn, params)
 
 
 def _check(driver: psycopg.Connection[Any], result: pq.abc.PGresult) -> None:

@@ -138,6 +138,13 @@ class RateLimit:
         """This app's blocks in this process: key -> when it ends (time.time())."""
         return current_app.extensions["quiz_limit_blocks"]
 
+    def _ids(self) -> tuple[str, ...]:
+        """The current request's counter: app prefix, scope, key."""
+        return (current_app.config["RATELIMIT_KEY_PREFIX"], self.scope, self.key())
+
+    def _blocked(self, ids: tuple[str, ...]) -> bool:
+        return self._blocks().get(ids, 0.0) > time.time()
+
     def _block(self, ids: tuple[str, ...], until: float) -> None:
         blocks = self._blocks()
         if len(blocks) > MAX_BLOCKED:  # many keys: forget the ended blocks
@@ -152,12 +159,12 @@ class RateLimit:
             store = self._store()
             if store is None:
                 return view(*args, **kwargs)
-            ids = (current_app.config["RATELIMIT_KEY_PREFIX"], self.scope, self.key())
+            ids = self._ids()
             if self.counts is None:
                 if self._hit(store, ids) is not None:
                     raise TooManyRequests()
                 return view(*args, **kwargs)
-            if self._blocks().get(ids, 0.0) > time.time():
+            if self._blocked(ids):
                 raise TooManyRequests()
             try:
                 response = current_app.make_response(view(*args, **kwargs))
@@ -192,10 +199,8 @@ class RateLimit:
 
         @wraps(view)
         def limited(*args: Any, **kwargs: Any) -> Any:
-            if self._store() is not None:
-                ids = (current_app.config["RATELIMIT_KEY_PREFIX"], self.scope, self.key())
-                if self._blocks().get(ids, 0.0) > time.time():
-                    raise TooManyRequests()
+            if self._store() is not None and self._blocked(self._ids()):
+                raise TooManyRequests()
             return view(*args, **kwargs)
 
         return limited  # type: ignore[return-value]
@@ -205,8 +210,7 @@ class RateLimit:
         `counted_by_view`); 429 once over the limit."""
         store = self._store()
         if store is not None:
-            ids = (current_app.config["RATELIMIT_KEY_PREFIX"], self.scope, self.key())
-            self._count_or_block(store, ids)
+            self._count_or_block(store, self._ids())
 
 
 # Blocks remembered per process before the ended ones are swept out.
