@@ -5,6 +5,7 @@ links signed either way read the same, and key rotation keeps working."""
 
 from __future__ import annotations
 
+import zlib
 from unittest.mock import patch
 
 import pytest
@@ -13,7 +14,7 @@ from hypothesis import strategies as st
 from itsdangerous import URLSafeTimedSerializer
 from itsdangerous.timed import TimestampSigner
 
-from quiz.tokens import TokenExpired, TokenInvalid, TokenSigner, make_token, read_token
+from quiz.tokens import TokenExpired, TokenInvalid, TokenSigner, _may_compress, make_token, read_token
 from tests.conftest import at
 
 NOW = at("2026-11-16 09:00")
@@ -29,6 +30,8 @@ payloads = (
     | st.lists(ids, max_size=8)
     # repetitive lists: the zlib form is shorter, so itsdangerous compresses them
     | st.lists(st.sampled_from([1, 7, 100000]), min_size=5, max_size=60)
+    # answer links' [participant, question, option]: signed without trying zlib
+    | st.lists(st.integers(min_value=0, max_value=10**7), min_size=1, max_size=4)
     | json_values
 )
 
@@ -45,6 +48,48 @@ def test_the_signer_writes_what_itsdangerous_writes(payload, timestamp, key, sal
     with patch.object(TimestampSigner, "get_timestamp", return_value=timestamp):
         expected = URLSafeTimedSerializer(["old-key", key], salt=salt).dumps(payload)
     assert TokenSigner(key, salt).dumps(payload, timestamp) == expected
+
+
+def zlib_form_kept(body: bytes) -> bool:
+    """itsdangerous's rule: the zlib form when it is shorter than len(body) - 1."""
+    return len(zlib.compress(body)) < len(body) - 1
+
+
+# Bodies near the limits of the rule: every length up to and past 20, few
+# distinct bytes (short Huffman codes), repeats, ids as JSON, non-ASCII.
+bodies = (
+    st.binary(max_size=26)
+    | st.lists(st.sampled_from(b"01,[]"), max_size=26).map(bytes)
+    | st.lists(st.sampled_from(b"ab"), max_size=26).map(bytes)
+    | st.lists(st.integers(min_value=0, max_value=10**9), max_size=5).map(
+        lambda v: str(v).replace(" ", "").encode()
+    )
+    | st.text(alphabet="0123456789,[]é", max_size=20).map(str.encode)
+    # a short run repeated, between two pieces: what deflate's matches find
+    | st.builds(
+        lambda head, unit, times, tail: head + unit * times + tail,
+        st.binary(max_size=3),
+        st.binary(min_size=1, max_size=3),
+        st.integers(min_value=1, max_value=12),
+        st.binary(max_size=3),
+    )
+)
+
+
+@settings(max_examples=5000, deadline=None)
+@given(body=bodies)
+def test_zlib_is_skipped_only_where_its_form_would_be_thrown_away(body):
+    if zlib_form_kept(body):
+        assert _may_compress(body)
+
+
+def test_answer_link_bodies_skip_zlib_and_repetitive_ones_do_not():
+    # the rule has to hold for the sender's own tokens to save anything
+    for body in (b"[123456,3,17]", b"[98765,12,345]", b"[1234567,5,20]", b"[42]", b"1234567"):
+        assert not _may_compress(body)
+    assert zlib_form_kept(b"[111111111111]")  # 14 bytes: repeats compress
+    for body in (b"[111111111111]", b"[100000,3,17]", b"[1234567,12,1234]", "[é,1234567]".encode()):
+        assert _may_compress(body)
 
 
 ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_."
