@@ -18,10 +18,12 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, or_, select, update
+from sqlalchemy import Integer, String, and_, bindparam, column, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
+from quiz.db import UTCDateTime
 from quiz.models import Delivery, Participant
 
 CLAIMABLE = ("pending", "deferred")
@@ -156,6 +158,14 @@ def release(session: Session, ids: Sequence[int], worker: str) -> int:
 
 
 _table = Delivery.__table__
+_SENT_VALUES = dict(
+    status="sent",
+    attempts=_table.c.attempts + 1,
+    last_error=None,
+    claimed_by=None,
+    claimed_until=None,
+)
+# One row per parameter set (executemany): SQLite, whose writes are cheap.
 _MARK_SENT = (
     update(_table)
     .where(
@@ -163,23 +173,44 @@ _MARK_SENT = (
         _table.c.status == "sending",
         _table.c.claimed_by == bindparam("b_worker"),
     )
-    .values(
-        status="sent",
-        sent_at=bindparam("b_sent_at"),
-        message_id=bindparam("b_message_id"),
-        attempts=_table.c.attempts + 1,
-        last_error=None,
-        claimed_by=None,
-        claimed_until=None,
+    .values(sent_at=bindparam("b_sent_at"), message_id=bindparam("b_message_id"), **_SENT_VALUES)
+)
+# PostgreSQL: the whole group in one statement, its values as three arrays.
+# An executemany sends and processes every row as its own statement; for a
+# group of 20 that cost the sender about 40 us of CPU per message against
+# about 25 us for this (statement and commit, client side).
+_sent = (
+    func.unnest(
+        bindparam("ids", type_=ARRAY(Integer)),
+        bindparam("sent_at", type_=ARRAY(UTCDateTime())),
+        bindparam("message_ids", type_=ARRAY(String)),
     )
+    .table_valued(column("id", Integer), column("sent_at", UTCDateTime()), column("message_id", String))
+    .render_derived("sent")
+)
+_MARK_SENT_ARRAYS = (
+    update(_table)
+    .where(
+        _table.c.id == _sent.c.id, _table.c.status == "sending", _table.c.claimed_by == bindparam("worker")
+    )
+    .values(sent_at=_sent.c.sent_at, message_id=_sent.c.message_id, **_SENT_VALUES)
 )
 
 
-def mark_sent_many(session: Session, rows: Sequence[dict[str, Any]]) -> None:
-    """Record sent messages in one executemany: dicts with b_id, b_worker,
-    b_sent_at, b_message_id. The caller commits."""
-    if rows:
-        session.execute(_MARK_SENT, list(rows))
+def mark_sent_many(session: Session, worker: str, rows: Sequence[tuple[int, datetime, str]]) -> None:
+    """Record sent messages, (delivery id, sent at, Message-ID) each, that
+    `worker` still holds, in one statement. The caller commits."""
+    if not rows:
+        return
+    if session.bind.dialect.name == "postgresql":
+        ids, sent_at, message_ids = zip(*rows, strict=True)
+        params = {"ids": list(ids), "sent_at": list(sent_at), "message_ids": list(message_ids)}
+        session.execute(_MARK_SENT_ARRAYS, params | {"worker": worker})
+    else:
+        session.execute(
+            _MARK_SENT,
+            [{"b_id": i, "b_worker": worker, "b_sent_at": at, "b_message_id": m} for i, at, m in rows],
+        )
 
 
 def mark_sent(session: Session, delivery: Delivery, now: datetime) -> None:

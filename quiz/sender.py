@@ -203,7 +203,7 @@ class _Worker:
         self.session, self.transport, self.clock, self.name = session, transport, clock, name
         self.settings, self.report, self.stop, self.limiter = settings, report, stop, limiter
         self.on_progress = on_progress
-        self._sent: list[dict[str, Any]] = []
+        self._sent: list[tuple[int, datetime, str]] = []
         self._last_flush = time.monotonic()
 
     def stopped(self) -> bool:
@@ -250,7 +250,7 @@ class _Worker:
 
     def _flush(self) -> None:
         if self._sent:
-            outbox.mark_sent_many(self.session, self._sent)
+            outbox.mark_sent_many(self.session, self.name, self._sent)
             self.session.commit()
             self.report.count("sent", len(self._sent))
             self._sent.clear()
@@ -294,14 +294,7 @@ class _Worker:
             if exc.relay_unusable:
                 raise _RelayDown from exc
             return
-        self._sent.append(
-            {
-                "b_id": delivery.id,
-                "b_worker": self.name,
-                "b_sent_at": self.clock(),
-                "b_message_id": message_id,
-            }
-        )
+        self._sent.append((delivery.id, self.clock(), message_id))
         if (
             len(self._sent) >= self.settings.commit_every
             or time.monotonic() - self._last_flush >= self.settings.commit_seconds
