@@ -16,8 +16,9 @@ import os
 import secrets
 import smtplib
 import ssl
+import string
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.header import Header
@@ -89,6 +90,9 @@ class RenderedEmail:
     subject: str
     text: str
     html: str
+    # The text and HTML as build_message writes them (`qp_body`), when the
+    # renderer already has them (quiz.stencil); None: encoded from text and html.
+    wire: tuple[bytes, bytes] | None = field(default=None, compare=False, repr=False)
 
 
 def render_email(kind: str, context: Mapping[str, Any], directory: str = str(TEMPLATE_DIR)) -> RenderedEmail:
@@ -186,7 +190,7 @@ def _from_header(mail_from: str) -> bytes:
     return _header_line("From", _address(from_name, from_addr, "From"))
 
 
-def _qp_body(text: str) -> bytes:
+def qp_body(text: str) -> bytes:
     """UTF-8, quoted-printable, CRLF line ends.
 
     binascii's C encoder does what email.quoprimime does in Python (76-column
@@ -207,7 +211,52 @@ def _qp_body(text: str) -> bytes:
 # with a link or name in them are new in every message and drop out.
 @lru_cache(maxsize=4096)
 def _qp_line(line: str) -> bytes:
+    return _qp_new_line(line)
+
+
+def _qp_new_line(line: str) -> bytes:
     return binascii.b2a_qp(f"{line}\r\n".encode(), istext=True)
+
+
+# A body as a str.format template, ready for quoted-printable: the encoded
+# runs of lines without a field, and each line with a field as its template.
+QPPlan = tuple[bytes | str, ...]
+_FORMATTER = string.Formatter()
+
+
+def qp_plan(template: str) -> QPPlan:
+    """The plan of `template` for `qp_fill`.
+
+    For values that hold no line end (quiz.stencil fills in only printable
+    ones), `qp_fill(qp_plan(t), values) == qp_body(t.format(*values))`:
+    a value never adds or removes a line, so the template's lines are the
+    body's lines, and quoted-printable encodes each line on its own. The
+    constant lines are encoded here once; per message only the lines with a
+    value in them (a greeting, a link) are.
+    """
+    template = template.replace("\r\n", "\n").replace("\r", "\n")
+    if not template.endswith("\n"):
+        template += "\n"
+    plan: list[bytes | str] = []
+    constant: list[bytes] = []
+    for line in template[:-1].split("\n"):
+        if all(field is None for _, field, _, _ in _FORMATTER.parse(line)):
+            constant.append(_qp_new_line(line.format()))  # format(): "{{" is "{"
+            continue
+        if constant:
+            plan.append(b"".join(constant))
+            constant = []
+        plan.append(line)
+    if constant:
+        plan.append(b"".join(constant))
+    return tuple(plan)
+
+
+def qp_fill(plan: QPPlan, values: Sequence[str]) -> bytes:
+    """`qp_body(template.format(*values))` from `qp_plan(template)`."""
+    return b"".join(
+        [item if item.__class__ is bytes else _qp_new_line(item.format(*values)) for item in plan]  # type: ignore[union-attr]
+    )
 
 
 _PART = (
@@ -229,6 +278,7 @@ def build_message(email: RenderedEmail, envelope: Envelope, mail_from: str, date
     much. The boundary starts with "=_", which quoted-printable text can never
     contain (it encodes "=" as "=3D").
     """
+    text, html = email.wire or (qp_body(email.text), qp_body(email.html))
     boundary = f"=_quiz_{secrets.token_hex(12)}"
     head = [
         _from_header(mail_from),
@@ -252,10 +302,10 @@ def build_message(email: RenderedEmail, envelope: Envelope, mail_from: str, date
             b"\r\n",
             delimiter[2:],
             _PART % b"plain",
-            _qp_body(email.text),
+            text,
             delimiter,
             _PART % b"html",
-            _qp_body(email.html),
+            html,
             f"\r\n--{boundary}--\r\n".encode("ascii"),
         ]
     )

@@ -53,8 +53,12 @@ from markupsafe import Markup
 
 from quiz.mailer import (
     TEMPLATE_DIR,
+    QPPlan,
     RenderedEmail,
     inline_css,
+    qp_body,
+    qp_fill,
+    qp_plan,
     render_email,
     render_html,
     render_text_parts,
@@ -176,7 +180,10 @@ def _probe(index: int) -> str:
     return f"  Pr{index}oBe  mIxEd  " + "lang " * 60 + f"eNd{index} "
 
 
-_Stencil = tuple[str, str, str]  # subject, text, HTML as str.format templates
+# Subject, text and HTML as str.format templates, and the text and HTML as
+# quoted-printable plans (quiz.mailer.qp_plan): build_message then encodes
+# only the lines with a value in them.
+_Stencil = tuple[str, str, str, QPPlan, QPPlan]
 
 
 class StencilRenderer:
@@ -212,8 +219,7 @@ class StencilRenderer:
             self.full += 1
             return render_email(kind, context, self.directory)
         self.hits += 1
-        subject, text, html = stencil
-        return RenderedEmail(subject.format(*values), text.format(*values), html.format(*values))
+        return _filled(stencil, values)
 
     def _shape(self, value: Any, values: list[str]) -> Hashable:
         """The key of `value` with each Personal as a slot (its value goes to
@@ -265,7 +271,8 @@ class StencilRenderer:
             slotted = _swap(dict(context), _Slot)
             subject, text = render_text_parts(kind, slotted, self.directory)
             html = inline_css(render_html(kind, slotted, self.directory))
-            stencil = (_stencil(subject), _stencil(text), _stencil(html))
+            text, html = _stencil(text), _stencil(html)
+            stencil = (_stencil(subject), text, html, qp_plan(text), qp_plan(html))
         except Unstencilable:
             stencil = None
         if stencil is not None and not self._reproduces(kind, context, stencil, values, reference):
@@ -285,11 +292,24 @@ class StencilRenderer:
         values: list[str],
         reference: RenderedEmail,
     ) -> bool:
-        def filled(with_values: list[str]) -> RenderedEmail:
-            return RenderedEmail(*(part.format(*with_values) for part in stencil))
-
-        if filled(values) != reference:
-            return False
         probes = [_probe(i) for i in range(len(values))]
         probed = _swap(dict(context), lambda i: Personal(probes[i]))
-        return filled(probes) == render_email(kind, probed, self.directory)
+        for with_values, expected in (
+            (values, reference),
+            (probes, render_email(kind, probed, self.directory)),
+        ):
+            filled = _filled(stencil, with_values)
+            # the encoded bodies too (quiz.mailer.qp_plan states why they agree)
+            if filled != expected or filled.wire != (qp_body(expected.text), qp_body(expected.html)):
+                return False
+        return True
+
+
+def _filled(stencil: _Stencil, values: list[str]) -> RenderedEmail:
+    subject, text, html, text_plan, html_plan = stencil
+    return RenderedEmail(
+        subject.format(*values),
+        text.format(*values),
+        html.format(*values),
+        wire=(qp_fill(text_plan, values), qp_fill(html_plan, values)),
+    )

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from quiz.mailer import CRLF, Envelope, RenderedEmail, _header_line, _qp_body, build_message
+from quiz.mailer import CRLF, Envelope, RenderedEmail, _header_line, build_message, qp_body, qp_fill, qp_plan
 
 NOW = datetime(2026, 11, 16, 6, 30, tzinfo=UTC)
 TEXT = (
@@ -112,5 +112,29 @@ def test_bodies_are_encoded_as_a_whole_would_be(lines):
     whole = text.replace("\r\n", "\n").replace("\r", "\n")
     whole = whole if whole.endswith("\n") else whole + "\n"
     expected = binascii.b2a_qp(whole.replace("\n", "\r\n").encode(), istext=True)
-    assert _qp_body(text) == expected
-    assert _qp_body(text) == expected  # and again, from the cache
+    assert qp_body(text) == expected
+    assert qp_body(text) == expected  # and again, from the cache
+
+
+plain_values = st.text(st.sampled_from("aé€ x=.-_/:?\u00a0"), min_size=1, max_size=120).filter(
+    str.isprintable
+)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(
+    pieces=st.lists(
+        st.text(st.sampled_from(" \t=.aé€\u00a0x<>{}\r\n"), max_size=200) | st.integers(0, 3),
+        max_size=12,
+    ),
+    values=st.lists(plain_values, min_size=4, max_size=4),
+)
+def test_a_planned_body_is_encoded_as_the_filled_in_template_would_be(pieces, values):
+    """quiz.stencil encodes the constant lines of a body template once
+    (qp_plan) and per message only the lines with a value in them (qp_fill):
+    the result must be qp_body of the filled-in template, wherever the values
+    sit (start, end, next to a line end or a brace, several on one line)."""
+    template = "".join(
+        f"{{{p}}}" if isinstance(p, int) else p.replace("{", "{{").replace("}", "}}") for p in pieces
+    )
+    assert qp_fill(qp_plan(template), values) == qp_body(template.format(*values))
