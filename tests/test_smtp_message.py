@@ -6,6 +6,7 @@ import binascii
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from email.header import Header
+from email.utils import format_datetime
 
 import pytest
 from hypothesis import given, settings
@@ -138,3 +139,21 @@ def test_a_planned_body_is_encoded_as_the_filled_in_template_would_be(pieces, va
         f"{{{p}}}" if isinstance(p, int) else p.replace("{", "{{").replace("}", "}}") for p in pieces
     )
     assert qp_fill(qp_plan(template), values) == qp_body(template.format(*values))
+
+
+def test_the_date_line_is_format_datetimes_whatever_the_zone_and_microseconds():
+    """The Date line is cached per second; one instant in two zones (equal
+    datetimes) must still be written in its own zone."""
+    from zoneinfo import ZoneInfo
+
+    amsterdam = NOW.astimezone(ZoneInfo("Europe/Amsterdam"))
+    assert amsterdam == NOW
+    for date in (NOW, amsterdam, NOW.replace(microsecond=999_999), amsterdam, NOW):
+        date_line = next(line for line in build_at(date).split(b"\r\n") if line.startswith(b"Date: "))
+        assert date_line.decode() == f"Date: {format_datetime(date)}"
+    assert b"+0100" in build_at(amsterdam) and b"+0000" in build_at(NOW)
+
+
+def build_at(date: datetime) -> bytes:
+    envelope = Envelope("jorg@example.org", None, "<m@quiz.test>")
+    return build_message(RenderedEmail("s", TEXT, HTML), envelope, "quiz@quiz.test", date)
