@@ -306,10 +306,26 @@ class StencilRenderer:
 
 
 def _filled(stencil: _Stencil, values: list[str]) -> RenderedEmail:
-    subject, text, html, text_plan, html_plan = stencil
-    return RenderedEmail(
-        subject.format(*values),
-        text.format(*values),
-        html.format(*values),
-        wire=(qp_fill(text_plan, values), qp_fill(html_plan, values)),
-    )
+    return _Filled(stencil, values)
+
+
+class _Filled(RenderedEmail):
+    """A stencil with this message's values: the subject and the encoded
+    bodies (`wire`) at once, the text and HTML only when they are read. The
+    sender sends `wire` and reads neither: formatting them would copy about
+    12 kB per message for nothing."""
+
+    def __init__(self, stencil: _Stencil, values: list[str]) -> None:
+        subject, text, html, text_plan, html_plan = stencil
+        self.subject = subject.format(*values)
+        self.wire = (qp_fill(text_plan, values), qp_fill(html_plan, values))
+        self._templates = {"text": text, "html": html}
+        self._values = values
+
+    def __getattr__(self, name: str) -> str:
+        # Only for attributes not set yet: text and html on their first read.
+        template = self.__dict__.get("_templates", {}).get(name)
+        if template is None:
+            raise AttributeError(name)
+        value = self.__dict__[name] = template.format(*self._values)
+        return value
