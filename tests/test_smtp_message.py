@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from email.header import Header
 from email.utils import format_datetime
+from unittest.mock import patch
 
 import pytest
 from hypothesis import given, settings
@@ -157,3 +158,43 @@ def test_the_date_line_is_format_datetimes_whatever_the_zone_and_microseconds():
 def build_at(date: datetime) -> bytes:
     envelope = Envelope("jorg@example.org", None, "<m@quiz.test>")
     return build_message(RenderedEmail("s", TEXT, HTML), envelope, "quiz@quiz.test", date)
+
+
+link_like = st.text(
+    st.sampled_from("abcXYZ0189-_.:/?&%~ "), min_size=1, max_size=250
+)  # plain characters: QPLine's fast path unless a value ends in a space or a dot
+
+
+@settings(max_examples=3000, deadline=None)
+@given(
+    pieces=st.lists(
+        st.text(st.sampled_from(' \t=.aé<>"x'), max_size=300) | st.integers(0, 2),
+        min_size=1,
+        max_size=8,
+    ),
+    values=st.lists(link_like, min_size=3, max_size=3),
+)
+def test_a_line_with_links_is_encoded_piece_by_piece_as_binascii_encodes_it_whole(pieces, values):
+    """QPLine carries the column through constant pieces (encoded once per
+    starting column) and plain values (cut at column 75): long lines, values
+    that straddle soft breaks, '=' and white space at the edges of a value,
+    a dot or space starting a line, several values on one line."""
+    template = "".join(
+        f"{{{p}}}" if isinstance(p, int) else p.replace("{", "{{").replace("}", "}}") for p in pieces
+    )
+    with patch("quiz.mailer.QP_PIECEWISE_FROM", 0):  # short lines too, not only those of 100 or more
+        plan = qp_plan(template)
+    expected = qp_body(template.format(*values))
+    assert qp_fill(plan, values) == expected
+    assert qp_fill(plan, values) == expected  # again, from the cached pieces
+
+
+@pytest.mark.parametrize("value", [".", "a.", "a ", " ", "x" * 75 + ".", "x" * 74 + " ", "=", "x" * 150])
+@pytest.mark.parametrize("template", ["{0}", "{0}\n", "ab{0}", "{0}cd", "{0}{1}", "." + "y" * 74 + "{0}"])
+def test_values_at_the_edges_of_a_line(template, value):
+    """A lone dot or white space before a line end is encoded by binascii
+    (=2E, =20); those values take the whole-line path."""
+    values = [value, value]
+    with patch("quiz.mailer.QP_PIECEWISE_FROM", 0):
+        plan = qp_plan(template)
+    assert qp_fill(plan, values) == qp_body(template.format(*values))
