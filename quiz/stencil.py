@@ -53,17 +53,14 @@ from markupsafe import Markup
 
 from quiz.mailer import (
     TEMPLATE_DIR,
-    QPPlan,
     RenderedEmail,
     inline_css,
-    qp_body,
-    qp_fill,
-    qp_plan,
     render_email,
     render_html,
     render_text_parts,
     template_env,
 )
+from quiz.qp import QPPlan, qp_body, qp_fill, qp_plan
 
 log = logging.getLogger(__name__)
 
@@ -181,7 +178,7 @@ def _probe(index: int) -> str:
 
 
 # Subject, text and HTML as str.format templates, and the text and HTML as
-# quoted-printable plans (quiz.mailer.qp_plan): build_message then encodes
+# quoted-printable plans (quiz.qp.qp_plan): build_message then encodes
 # only the lines with a value in them.
 _Stencil = tuple[str, str, str, QPPlan, QPPlan]
 
@@ -299,7 +296,7 @@ class StencilRenderer:
             (probes, render_email(kind, probed, self.directory)),
         ):
             filled = _filled(stencil, with_values)
-            # the encoded bodies too (quiz.mailer.qp_plan states why they agree)
+            # the encoded bodies too (quiz.qp.qp_plan states why they agree)
             if filled != expected or filled.wire != (qp_body(expected.text), qp_body(expected.html)):
                 return False
         return True

@@ -13,7 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from quiz.mailer import CRLF, Envelope, RenderedEmail, _header_line, build_message, qp_body, qp_fill, qp_plan
+from quiz.mailer import CRLF, Envelope, RenderedEmail, _header_line, build_message
+from quiz.qp import qp_body, qp_fill, qp_plan
 
 NOW = datetime(2026, 11, 16, 6, 30, tzinfo=UTC)
 TEXT = (
@@ -182,7 +183,7 @@ def test_a_line_with_links_is_encoded_piece_by_piece_as_binascii_encodes_it_whol
     template = "".join(
         f"{{{p}}}" if isinstance(p, int) else p.replace("{", "{{").replace("}", "}}") for p in pieces
     )
-    with patch("quiz.mailer.QP_PIECEWISE_FROM", 0):  # short lines too, not only those of 100 or more
+    with patch("quiz.qp.QP_PIECEWISE_FROM", 0):  # short lines too, not only those of 100 or more
         plan = qp_plan(template)
     expected = qp_body(template.format(*values))
     assert qp_fill(plan, values) == expected
@@ -195,6 +196,6 @@ def test_values_at_the_edges_of_a_line(template, value):
     """A lone dot or white space before a line end is encoded by binascii
     (=2E, =20); those values take the whole-line path."""
     values = [value, value]
-    with patch("quiz.mailer.QP_PIECEWISE_FROM", 0):
+    with patch("quiz.qp.QP_PIECEWISE_FROM", 0):
         plan = qp_plan(template)
     assert qp_fill(plan, values) == qp_body(template.format(*values))

@@ -11,9 +11,10 @@ from markupsafe import Markup
 from sqlalchemy import select
 
 from quiz.emails import context_for
-from quiz.mailer import TEMPLATE_DIR, qp_body, render_email
+from quiz.mailer import TEMPLATE_DIR, render_email
 from quiz.models import Delivery
 from quiz.outbox import enqueue
+from quiz.qp import qp_body
 from quiz.stencil import StencilRenderer, is_plain, personal
 from tests.answer_factories import make_players, make_quiz
 from tests.conftest import at
