@@ -84,14 +84,16 @@ def template_env(directory: str = str(TEMPLATE_DIR)) -> Environment:
 _inliner = css_inline.CSSInliner(keep_style_tags=False)
 
 
-@dataclass(eq=False)
+@dataclass(frozen=True, eq=False)
 class RenderedEmail:
     subject: str
     text: str
     html: str
     # The text and HTML as build_message writes them (`quiz.qp.qp_body`), when the
     # renderer already has them (quiz.stencil); None: encoded from text and html.
-    wire: tuple[bytes, bytes] | None = field(default=None, repr=False)
+    # It can never disagree with them: the email is frozen, and wire is no
+    # argument of __init__, so dataclasses.replace(email, html=...) leaves it out.
+    wire: tuple[bytes, bytes] | None = field(default=None, init=False, repr=False)
 
     def __eq__(self, other: object) -> bool:
         # Any two with the same parts, subclasses too (quiz.stencil's fills in
@@ -100,7 +102,7 @@ class RenderedEmail:
             return NotImplemented
         return (self.subject, self.text, self.html) == (other.subject, other.text, other.html)
 
-    __hash__ = None  # type: ignore[assignment]  # mutable, like the dataclass it replaces
+    __hash__ = None  # type: ignore[assignment]  # unhashable, as before: nothing keys on an email
 
 
 def render_email(kind: str, context: Mapping[str, Any], directory: str = str(TEMPLATE_DIR)) -> RenderedEmail:

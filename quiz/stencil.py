@@ -216,7 +216,7 @@ class StencilRenderer:
             self.full += 1
             return render_email(kind, context, self.directory)
         self.hits += 1
-        return _filled(stencil, values)
+        return _Filled.fill(stencil, values)
 
     def _shape(self, value: Any, values: list[str]) -> Hashable:
         """The key of `value` with each Personal as a slot (its value goes to
@@ -295,29 +295,34 @@ class StencilRenderer:
             (values, reference),
             (probes, render_email(kind, probed, self.directory)),
         ):
-            filled = _filled(stencil, with_values)
+            filled = _Filled.fill(stencil, with_values)
             # the encoded bodies too (quiz.qp.qp_plan states why they agree)
             if filled != expected or filled.wire != (qp_body(expected.text), qp_body(expected.html)):
                 return False
         return True
 
 
-def _filled(stencil: _Stencil, values: list[str]) -> RenderedEmail:
-    return _Filled(stencil, values)
-
-
 class _Filled(RenderedEmail):
     """A stencil with this message's values: the subject and the encoded
     bodies (`wire`) at once, the text and HTML only when they are read. The
     sender sends `wire` and reads neither: formatting them would copy about
-    12 kB per message for nothing."""
+    12 kB per message for nothing.
 
-    def __init__(self, stencil: _Stencil, values: list[str]) -> None:
+    Made by `fill`; __init__ stays RenderedEmail's, so that
+    dataclasses.replace gives an email with the new parts and no `wire`."""
+
+    @classmethod
+    def fill(cls, stencil: _Stencil, values: list[str]) -> _Filled:
         subject, text, html, text_plan, html_plan = stencil
-        self.subject = subject.format(*values)
-        self.wire = (qp_fill(text_plan, values), qp_fill(html_plan, values))
-        self._templates = {"text": text, "html": html}
-        self._values = values
+        filled = cls.__new__(cls)
+        # Straight into the instance's dict: RenderedEmail is frozen.
+        filled.__dict__.update(
+            subject=subject.format(*values),
+            wire=(qp_fill(text_plan, values), qp_fill(html_plan, values)),
+            _templates={"text": text, "html": html},
+            _values=values,
+        )
+        return filled
 
     def __getattr__(self, name: str) -> str:
         # Only for attributes not set yet: text and html on their first read.
