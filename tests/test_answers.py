@@ -209,6 +209,41 @@ def test_post_without_an_option_asks_for_one(client, session, quiz):
     assert count(session, Answer) == 0
 
 
+def test_the_confirm_form_is_read_however_it_is_posted(app, client, session, smtp, quiz):
+    """Browsers post our form urlencoded (read by quiz.web.answers._posted);
+    the first value of a repeated field counts, as in werkzeug's MultiDict,
+    and a multipart post from some other client is read as well."""
+    link = answer_links(quiz["message"])[0]
+    with time_machine.travel(at("2026-11-16 08:00"), tick=False):
+        ids = option_ids(client.get(link).text)
+        body = f"option={ids[2]}&option={ids[0]}&hit=".encode()
+        page = client.post(link, data=body, content_type="application/x-www-form-urlencoded; charset=UTF-8")
+    assert page.status_code == 200 and "Jouw antwoord: <strong>C." in page.text
+    assert session.scalars(select(Answer)).one().option.label == "C"
+
+    send_question(app, session, quiz["participant"], quiz["qs"].questions[1], at("2026-11-17 07:30"))
+    other = answer_links(smtp.messages[-1])[0]
+    with time_machine.travel(at("2026-11-17 08:00"), tick=False):
+        ids = option_ids(client.get(other).text)
+        page = client.post(other, data={"option": str(ids[3])}, content_type="multipart/form-data")
+    assert page.status_code == 200 and "Jouw antwoord: <strong>D." in page.text
+    assert count(session, Answer) == 2
+
+
+def test_a_confirm_body_that_is_not_our_form_records_nothing(client, session, quiz):
+    link = answer_links(quiz["message"])[0]
+    with time_machine.travel(at("2026-11-16 08:00"), tick=False):
+        option = option_ids(client.get(link).text)[0]
+        urlencoded = "application/x-www-form-urlencoded"
+        stuffed = client.post(link, data=f"option={option}" + "&x=1" * 30, content_type=urlencoded)
+        broken = client.post(link, data=b"option=%ff%fe\xff", content_type=urlencoded)
+        too_big = client.post(link, data=f"option={option}&x=" + "a" * 200_000, content_type=urlencoded)
+    for page in (stuffed, broken):
+        assert page.status_code == 422 and "Kies eerst een antwoord." in page.text
+    assert too_big.status_code == 413
+    assert count(session, Answer) == 0
+
+
 def test_a_form_served_to_a_scanner_sweep_records_nothing(client, session, quiz):
     """A scanner that fetched every option and then presses a button gets asked
     to confirm once more instead of answering for the participant."""

@@ -14,6 +14,9 @@ no cookie and no CSRF token: a forged POST would need the token itself.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from urllib.parse import parse_qsl
+
 from flask import Blueprint, abort, current_app, render_template, request
 from sqlalchemy.engine import Connection
 from werkzeug.wrappers import Response
@@ -50,14 +53,43 @@ def _link(token: str, hit_id: int | None = None, conn: Connection | None = None)
         return answering.read_answer_link(get_session, token, utcnow(), hit_id, conn)
 
 
-def _hit_id() -> int | None:
+# Our answer forms have two fields; a body with more is not one of ours.
+MAX_FORM_FIELDS = 20
+
+
+def _posted() -> Mapping[str, str]:
+    """The submitted form's fields, first value of each.
+
+    Our question page posts urlencoded (the browser's default), and that body
+    is parsed here with the standard library: werkzeug's general form parser
+    (its parser objects, stream limits and MultiDict) cost more than a
+    confirmation's own checks. The body is read with `get_data`, so the
+    app's MAX_CONTENT_LENGTH still holds (413). Any other content type (a
+    multipart post from some other client) goes through werkzeug as before.
+    A body with more fields than any of our forms has reads as empty, so the
+    page asks to choose an answer.
+    """
+    if request.mimetype != "application/x-www-form-urlencoded":
+        return request.form
+    body = request.get_data(cache=True, parse_form_data=False).decode("utf-8", "replace")
+    try:
+        pairs = parse_qsl(body, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
+    except ValueError:  # too many fields
+        return {}
+    fields: dict[str, str] = {}
+    for name, value in pairs:
+        fields.setdefault(name, value)  # as MultiDict.get: the first one counts
+    return fields
+
+
+def _hit_id(form: Mapping[str, str]) -> int | None:
     """The LinkHit named by the submitted form (see _question_page), if well-formed."""
-    raw = request.form.get("hit", "")
+    raw = form.get("hit", "")
     return int(raw) if raw.isdigit() and len(raw) <= 18 else None
 
 
-def _chosen_option(view: QuestionView) -> int | None:
-    raw = request.form.get("option", "")
+def _chosen_option(view: QuestionView, form: Mapping[str, str]) -> int | None:
+    raw = form.get("option", "")
     option_id = int(raw) if raw.isdigit() and len(raw) < 12 else None
     return option_id if option_id is not None and view.option(option_id) is not None else None
 
@@ -182,10 +214,11 @@ def _confirm(token: str) -> Response:
     """Confirm ("Bevestig mijn antwoord"): record the answer (the first one counts) and
     show the feedback. Two statements on an autocommit connection (see
     Database.autocommit_engine): reading the link and the INSERT."""
+    form = _posted()
     with database().autocommit_engine.connect() as conn:
-        link = _link(token, _hit_id(), conn)
+        link = _link(token, _hit_id(form), conn)
         view = link.question
-        option_id = _chosen_option(view)
+        option_id = _chosen_option(view, form)
         if option_id is None or link.served_to_scanner or link.answer is not None:
             token_post_per_link.count()  # not the POST that records: it counts towards the limit
         if option_id is None:
@@ -223,7 +256,7 @@ def preview(token: str) -> Response:
         abort(410, description="expired_preview")
     selected = payload[1] if view.option(payload[1]) is not None else None
     if request.method == "POST":
-        option_id = _chosen_option(view)
+        option_id = _chosen_option(view, _posted())
         if option_id is None:
             return _question_page(view, None, error="Kies eerst een antwoord.", status=422, preview=True)
         body = render_template(
