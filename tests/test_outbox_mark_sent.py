@@ -5,6 +5,7 @@ own send time and Message-ID, and only rows the worker still holds change."""
 from __future__ import annotations
 
 from datetime import timedelta
+from types import SimpleNamespace
 
 from sqlalchemy import select
 
@@ -25,6 +26,13 @@ def test_each_row_gets_its_own_time_and_message_id_and_only_the_workers_rows_cha
     theirs = claim(session, "b", now, 2, timedelta(minutes=5))
     assert len(mine) == 3 and len(theirs) == 2
 
+    # An empty group, while the worker holds rows: nothing is recorded.
+    before = _states(session)
+    mark_sent_many(session, "a", [])
+    session.commit()
+    assert _states(session) == before
+    assert {d.status for d in before.values()} == {"sending"}
+
     rows = [(d, now + timedelta(seconds=i), f"<m{i}@x>") for i, d in enumerate(mine)]
     # one of the other worker's rows in the group: it is theirs, so it stays as it is
     mark_sent_many(session, "a", [*rows[:2], (theirs[0], now, "<stolen@x>"), rows[2]])
@@ -39,4 +47,19 @@ def test_each_row_gets_its_own_time_and_message_id_and_only_the_workers_rows_cha
     for delivery_id in theirs:
         d = got[delivery_id]
         assert (d.status, d.claimed_by, d.message_id, d.attempts) == ("sending", "b", None, 0)
-    mark_sent_many(session, "a", [])  # nothing to record: no statement
+
+
+def _states(session):
+    """Every delivery's sending state, read fresh from the database."""
+    session.expire_all()
+    return {
+        d.id: SimpleNamespace(
+            status=d.status,
+            claimed_by=d.claimed_by,
+            claimed_until=d.claimed_until,
+            sent_at=d.sent_at,
+            message_id=d.message_id,
+            attempts=d.attempts,
+        )
+        for d in session.scalars(select(Delivery))
+    }
