@@ -169,7 +169,8 @@ link_like = st.text(
 @settings(max_examples=3000, deadline=None)
 @given(
     pieces=st.lists(
-        st.text(st.sampled_from(' \t=.aé<>"x'), max_size=300) | st.integers(0, 2),
+        # braces: a doubled one splits a constant run into two literal pieces in a row
+        st.text(st.sampled_from(' \t=.aé<>"x{}'), max_size=300) | st.integers(0, 2),
         min_size=1,
         max_size=8,
     ),
@@ -179,7 +180,8 @@ def test_a_line_with_links_is_encoded_piece_by_piece_as_binascii_encodes_it_whol
     """QPLine carries the column through constant pieces (encoded once per
     starting column) and plain values (cut at column 75): long lines, values
     that straddle soft breaks, '=' and white space at the edges of a value,
-    a dot or space starting a line, several values on one line."""
+    a dot or space starting a line, several values on one line, two constant
+    pieces in a row (a literal brace, written doubled in the template)."""
     template = "".join(
         f"{{{p}}}" if isinstance(p, int) else p.replace("{", "{{").replace("}", "}}") for p in pieces
     )
