@@ -21,6 +21,7 @@ import json
 import os
 import platform
 import re
+import resource
 import shlex
 import shutil
 import signal
@@ -42,11 +43,12 @@ sys.path.insert(0, str(ROOT))
 DB_URL = os.environ.get(
     "QUIZ_BENCH_ANSWER_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/quiz_bench_answer"
 )
-PARTICIPANTS = int(os.environ.get("BENCH_PARTICIPANTS", "20000"))
+# Enough fresh links for five rounds at about 1,500 answers/s (every request must be a first answer).
+PARTICIPANTS = int(os.environ.get("BENCH_PARTICIPANTS", "50000"))
 QUESTIONS = 5
 DURATION = int(os.environ.get("BENCH_SECONDS", "10"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "8"))
-REPEATS = int(os.environ.get("BENCH_REPEATS", "3"))
+REPEATS = int(os.environ.get("BENCH_REPEATS", "5"))
 REDIS_URL = os.environ.get("QUIZ_BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
 CPU_REQUESTS = 2200  # confirmations measured in one process (bench/answer_cpu.py)
 SECRET = "bench-secret-key-not-for-production"
@@ -131,15 +133,29 @@ process per confirmation, the same whatever else runs on the machine):
 2.79 million at the end of the second session (82f53fd), 1.92 million now
 (b3ee6c7), 31 % fewer.
 
-Why answers stay below half the bare route: the bare route is an empty
-Flask app, so through gunicorn it costs little more than gunicorn's own HTTP
-handling and access log, while a confirmation adds two round trips to
-PostgreSQL (client and server CPU on the same two cores), the token check
-and the page. The CPU table above puts the confirmation at several times
-the bare route in one process; half the bare route's rate would need a
-confirmation that costs less than twice an empty Flask route, which leaves
-no room for a database write. The rate target (1,000/s) and the latency
-target are what a quiz morning needs; they are measured above.
+Fourth session (2026-11-22): the confirmation reads its two form fields
+from the urlencoded body with `urllib.parse.parse_qsl` instead of werkzeug's
+form parser (2,194,049 → 2,083,063 instructions per confirmation with
+PYTHONHASHSEED=0, run side by side). Measured and left alone: an extra
+round trip to PostgreSQL per confirmation (a `SELECT 1` added, alternating
+runs) changed the machine's CPU per confirmation by nothing measurable
+(1,766 vs 1,763 µs), so merging the two statements into one would not pay;
+PostgreSQL takes the INSERT alone, foreign-key checks on the shared
+question and option rows included, at 23,000–32,000 per second from three
+pgbench clients, so its row locks are not the limit either; a Unix socket
+instead of TCP to PostgreSQL gave no clear difference (1,154, 1,433 and
+1,385/s against 1,452 and 1,435/s, alternating).
+
+Where the CPU goes under load (CPU time of each process kind over a
+10-second flat-out run, per request): a gunicorn worker spends about
+1,000–1,300 µs per confirmation against 550–580 µs per bare request, and
+PostgreSQL's backends 210–320 µs per confirmation; the rest is wrk and
+the kernel. Half the bare route's rate therefore needs the whole
+confirmation, PostgreSQL included, within about twice a bare request.
+The bare route is an empty Flask app, so through gunicorn it costs little
+more than gunicorn's own HTTP handling and access log. The per-round table
+shows how far a single round moves with the machine: the same code's
+ratio has ranged from about a quarter to two thirds within minutes.
 """
 
 
@@ -321,7 +337,39 @@ def stop(proc: subprocess.Popen) -> None:
     proc.wait(timeout=20)
 
 
-def wrk(url: str, lua: Path, links: Path, first_line: int, duration: int, delay_ms: float = 0) -> dict:
+def _busy_seconds(server: int) -> tuple[float, float]:
+    """CPU seconds so far of the whole machine (/proc/stat: all but idle and
+    iowait) and of the benchmark's own long-running processes: the server
+    (gunicorn's master and workers, started in a session of their own) and
+    PostgreSQL (every postgres process)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    with open("/proc/stat") as f:
+        fields = [int(v) for v in f.readline().split()[1:]]
+    machine = sum(fields) - fields[3] - fields[4]
+    ours = 0
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                stat = f.read()
+        except OSError:  # exited meanwhile
+            continue
+        comm, rest = stat[stat.index("(") + 1 : stat.rindex(")")], stat[stat.rindex(")") + 2 :].split()
+        if comm == "postgres" or int(rest[3]) == server:  # rest[3]: session id
+            ours += int(rest[11]) + int(rest[12])  # utime + stime
+    return machine / tick, ours / tick
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def wrk(
+    url: str, lua: Path, links: Path, first_line: int, duration: int, delay_ms: float = 0, server: int = 0
+) -> dict:
+    """One wrk run. With `server` (the gunicorn master's pid) it also reports
+    `other_cores`: the cores that processes other than the server, PostgreSQL
+    and wrk kept busy meanwhile (another job on a shared machine)."""
     threads = 1  # one wrk thread keeps up; the second core goes to the server
     env = {
         **os.environ,
@@ -336,12 +384,18 @@ def wrk(url: str, lua: Path, links: Path, first_line: int, duration: int, delay_
             if i >= first_line:
                 dst.write(line)
     env["BENCH_LINKS"] = str(tail)
+    machine, ours = _busy_seconds(server)
+    wrk_cpu, started = _children_cpu(), time.monotonic()
     out = subprocess.run(
         ["wrk", f"-t{threads}", f"-c{CONNECTIONS}", f"-d{duration}s", "--timeout", "5s", "-s", str(lua), url],
         env=env, capture_output=True, text=True, check=True,
     )  # fmt: skip
+    wall, wrk_cpu = time.monotonic() - started, _children_cpu() - wrk_cpu
+    machine_after, ours_after = _busy_seconds(server)
     result = json.loads(re.search(r"^BENCH (.*)$", out.stdout, re.M).group(1))
     result["rate"] = result["requests"] / result["seconds"]
+    other = (machine_after - machine) - (ours_after - ours) - wrk_cpu
+    result["other_cores"] = max(other, 0.0) / wall
     return result
 
 
@@ -364,11 +418,11 @@ def page_bytes(url: str, links: Path, line: int) -> int:
     return len(body)
 
 
-def measure_answers(url: str, lua: Path, links: Path) -> dict:
+def measure_answers(url: str, lua: Path, links: Path, server: int) -> dict:
     """Confirmed answers flat out, then at half that rate, on a running server."""
     wrk(url, lua, links, count_answers(), 2)  # warm-up
     used = before = count_answers()
-    full = wrk(url, lua, links, used, DURATION)
+    full = wrk(url, lua, links, used, DURATION, server=server)
     used = count_answers()
     confirmed_rate = (used - before) / full["seconds"]
     half_target = confirmed_rate / 2
@@ -386,6 +440,7 @@ def measure_answers(url: str, lua: Path, links: Path) -> dict:
         "full_p50": full["p50_ms"],
         "full_p99": full["p99_ms"],
         "full_errors": full["errors"],
+        "full_other": full["other_cores"],
         "half_rate": half_stored / half["seconds"],
         "half_p50": half["p50_ms"],
         "half_p99": half["p99_ms"],
@@ -419,18 +474,24 @@ def main() -> None:
         try:
             if not size:
                 size = page_bytes(url, links, count_answers())
-            answers = measure_answers(url, lua, links)
+            answers = measure_answers(url, lua, links, proc.pid)
         finally:
             stop(proc)
         bare_env = {**env, "BENCH_PAGE_BYTES": str(size), "PYTHONPATH": str(work)}
         proc, bare_url = start_server("bare_app:app", bare_env, work / f"gunicorn-bare-{n}.log")
         try:
             wrk(bare_url, lua, links, 0, 2)
-            bare = wrk(bare_url, lua, links, 0, DURATION)
+            bare = wrk(bare_url, lua, links, 0, DURATION, server=proc.pid)
         finally:
             stop(proc)
         rounds.append(
-            {**answers, "bare_per_s": bare["rate"], "bare_p50": bare["p50_ms"], "bare_p99": bare["p99_ms"]}
+            {
+                **answers,
+                "bare_per_s": bare["rate"],
+                "bare_p50": bare["p50_ms"],
+                "bare_p99": bare["p99_ms"],
+                "bare_other": bare["other_cores"],
+            }
         )
         print(json.dumps(rounds[-1]), f"load {os.getloadavg()[0]:.1f}", flush=True)
 
@@ -443,6 +504,7 @@ def main() -> None:
         "page_bytes": size,
         "rounds": len(rounds),
         "ratios": [r["answers_per_s"] / r["bare_per_s"] for r in rounds],
+        "per_round": rounds,
         **{k: statistics.median(r[k] for r in rounds) for k in rounds[0] if not k.endswith("errors")},
         **{k: sum(r[k] for r in rounds) for k in rounds[0] if k.endswith("errors")},
     }
@@ -485,7 +547,11 @@ def write_docs(f: dict) -> None:
             f"| **{f['half_p99']:.1f} ms** | p99 < 50 ms |",
         ]
     )
-    per_round = ", ".join(f"{r:.0%}" for r in f["ratios"])
+    round_rows = "\n".join(
+        f"| {n} | {r['answers_per_s']:,.0f}/s | {r['bare_per_s']:,.0f}/s | {ratio_n:.0%} "
+        f"| {r['half_p99']:.1f} ms | {r['full_other']:.2f} / {r['bare_other']:.2f} |"
+        for n, (r, ratio_n) in enumerate(zip(f["per_round"], f["ratios"], strict=True), 1)
+    )
     cpu_rows = "\n".join(
         f"| {label} | {f[key]:.3f} ms | {f[key] / f['bare_cpu_ms']:.1f} |"
         for label, key in (
@@ -504,12 +570,21 @@ cores + 1 processes, access log on) on PostgreSQL
 "Bevestig mijn antwoord" for a new (participant, question) pair each time, so
 every request stores an Answer and renders the feedback page ({f["page_bytes"]} bytes).
 The bare route returns a page of the same size under the same gunicorn config.
-{f["rounds"]} rounds, answers and bare route alternating; medians below
-(answers ÷ bare per round: {per_round}).
+{f["rounds"]} rounds, answers and bare route alternating; medians below,
+then each round.
 
 | run | rate | p50 | p99 | target |
 |---|---|---|---|---|
 {rows}
+
+| round | answers | bare route | ÷ bare | p99, half rate | other work, cores (answers / bare) |
+|---|---|---|---|---|---|
+{round_rows}
+
+"Other work" is the CPU that processes other than gunicorn, PostgreSQL and
+wrk used during the flat-out run, in cores: another job on this shared
+2-core machine (a test suite, a build) takes that much from the benchmark, and
+a round with a high figure there measured the neighbour as much as the code.
 
 CPU per request in one Python process, measured in the same run before the
 server starts (`bench/answer_cpu.py`: WSGI calls, `time.process_time`, so
