@@ -18,12 +18,12 @@ work is not counted (another process).
 
 from __future__ import annotations
 
-import re
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+from callgrind import instructions  # bench/ is on the path when a script runs
 
 ROOT = Path(__file__).resolve().parent.parent
 FEW, MANY, WARMUP = 100, 400, 50
@@ -31,26 +31,7 @@ FEW, MANY, WARMUP = 100, 400, 50
 
 def _run(links: Path, start: int, count: int) -> int:
     """Instructions of one process that confirms `count` answers after the warm-up."""
-    out = subprocess.run(
-        [
-            "valgrind",
-            "--tool=callgrind",
-            "--callgrind-out-file=/dev/null",
-            sys.executable,
-            __file__,
-            "--child",
-            str(links),
-            str(start),
-            str(count),
-        ],  # fmt: skip
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    found = re.search(r"Collected : (\d+)", out.stderr)
-    if not found:
-        raise SystemExit(f"callgrind printed no total:\n{out.stderr[-2000:]}")
-    return int(found.group(1))
+    return instructions(__file__, "--child", str(links), str(start), str(count))[0]
 
 
 def _child(links: Path, start: int, count: int) -> None:

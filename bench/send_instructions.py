@@ -24,9 +24,7 @@ the morning drain does. PostgreSQL's and the sink's work is not counted
 from __future__ import annotations
 
 import os
-import re
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -34,6 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 import send as bench  # noqa: E402  (bench/send.py: database, sink and settings)
+from callgrind import instructions  # noqa: E402
 
 BATCH = 500
 WARMUP, FEW, MANY = BATCH, BATCH, 3 * BATCH
@@ -42,30 +41,10 @@ WARMUP, FEW, MANY = BATCH, BATCH, 3 * BATCH
 def _run(url: str, port: int, count: int) -> int:
     """Instructions of one sender process that sends `count` messages after the warm-up."""
     bench.reset_outbox(url)
-    out = subprocess.run(
-        [
-            "valgrind",
-            "--tool=callgrind",
-            "--callgrind-out-file=/dev/null",
-            sys.executable,
-            __file__,
-            "--child",
-            url,
-            str(port),
-            str(count),
-        ],  # fmt: skip
-        capture_output=True,
-        text=True,
-        check=True,
-        # the same string hashes in every run: dict and set work does not vary
-        env={**os.environ, "PYTHONHASHSEED": "0"},
-    )
-    if f"sent {WARMUP + count}" not in out.stdout:
-        raise SystemExit(f"the sender did not send every message:\n{out.stdout}\n{out.stderr[-2000:]}")
-    found = re.search(r"Collected : (\d+)", out.stderr)
-    if not found:
-        raise SystemExit(f"callgrind printed no total:\n{out.stderr[-2000:]}")
-    return int(found.group(1))
+    total, stdout = instructions(__file__, "--child", url, str(port), str(count))
+    if f"sent {WARMUP + count}" not in stdout:
+        raise SystemExit(f"the sender did not send every message:\n{stdout}")
+    return total
 
 
 def _child(url: str, port: int, count: int) -> None:
