@@ -54,6 +54,7 @@ CPU_REQUESTS = 2200  # confirmations measured in one process (bench/answer_cpu.p
 SECRET = "bench-secret-key-not-for-production"
 import answer_cpu  # noqa: E402  (bench/ is on the path when a script runs)
 from benchdocs import write_section  # noqa: E402
+from machine import machine_cpu_seconds, processes_cpu_seconds  # noqa: E402
 
 START, END = "<!-- answer-bench:start -->", "<!-- answer-bench:end -->"
 
@@ -337,26 +338,11 @@ def stop(proc: subprocess.Popen) -> None:
     proc.wait(timeout=20)
 
 
-def _busy_seconds(server: int) -> tuple[float, float]:
-    """CPU seconds so far of the whole machine (/proc/stat: all but idle and
-    iowait) and of the benchmark's own long-running processes: the server
-    (gunicorn's master and workers, started in a session of their own) and
-    PostgreSQL (every postgres process)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    with open("/proc/stat") as f:
-        fields = [int(v) for v in f.readline().split()[1:]]
-    machine = sum(fields) - fields[3] - fields[4]
-    ours = 0
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                stat = f.read()
-        except OSError:  # exited meanwhile
-            continue
-        comm, rest = stat[stat.index("(") + 1 : stat.rindex(")")], stat[stat.rindex(")") + 2 :].split()
-        if comm == "postgres" or int(rest[3]) == server:  # rest[3]: session id
-            ours += int(rest[11]) + int(rest[12])  # utime + stime
-    return machine / tick, ours / tick
+def _benchmark_cpu_seconds(server: int) -> float:
+    """CPU seconds so far of the benchmark's own long-running processes: the
+    server (gunicorn's master and workers, started in a session of their
+    own) and PostgreSQL (every postgres process)."""
+    return processes_cpu_seconds(lambda comm, session: comm == "postgres" or session == server)
 
 
 def _children_cpu() -> float:
@@ -384,18 +370,19 @@ def wrk(
             if i >= first_line:
                 dst.write(line)
     env["BENCH_LINKS"] = str(tail)
-    machine, ours = _busy_seconds(server)
+    machine, ours = machine_cpu_seconds(), _benchmark_cpu_seconds(server)
     wrk_cpu, started = _children_cpu(), time.monotonic()
     out = subprocess.run(
         ["wrk", f"-t{threads}", f"-c{CONNECTIONS}", f"-d{duration}s", "--timeout", "5s", "-s", str(lua), url],
         env=env, capture_output=True, text=True, check=True,
     )  # fmt: skip
     wall, wrk_cpu = time.monotonic() - started, _children_cpu() - wrk_cpu
-    machine_after, ours_after = _busy_seconds(server)
+    machine_after, ours_after = machine_cpu_seconds(), _benchmark_cpu_seconds(server)
     result = json.loads(re.search(r"^BENCH (.*)$", out.stdout, re.M).group(1))
     result["rate"] = result["requests"] / result["seconds"]
-    other = (machine_after - machine) - (ours_after - ours) - wrk_cpu
-    result["other_cores"] = max(other, 0.0) / wall
+    if server:  # session id 0 would be the kernel's own threads
+        other = (machine_after - machine) - (ours_after - ours) - wrk_cpu
+        result["other_cores"] = max(other, 0.0) / wall
     return result
 
 

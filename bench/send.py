@@ -207,13 +207,6 @@ def sender_main(url: str, port: int, connections: int) -> None:
     )
 
 
-def machine_cpu_seconds() -> float:
-    """CPU time used by everything on the machine so far (/proc/stat: all but idle and iowait)."""
-    with open("/proc/stat") as f:
-        ticks = [int(x) for x in f.readline().split()[1:9]]  # user .. steal
-    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
-
-
 def run_sender(url: str, port: int, connections: int) -> dict:
     machine_before = machine_cpu_seconds()
     proc = subprocess.Popen(
@@ -396,6 +389,7 @@ def main() -> None:
 
 
 from benchdocs import write_section  # noqa: E402  (bench/ is on the path when a script runs)
+from machine import machine_cpu_seconds  # noqa: E402
 
 SECTION_END = "<!-- send-bench:end -->"
 HEADER = (
