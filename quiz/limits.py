@@ -87,8 +87,11 @@ def email_key() -> str:
 
 def link_key() -> str:
     """The token in the path, hashed: one counter per link."""
-    token = (request.view_args or {}).get("token", "")
-    return "link:" + _digest(str(token))
+    return link_key_for(str((request.view_args or {}).get("token", "")))
+
+
+def link_key_for(token: str) -> str:
+    return "link:" + _digest(token)
 
 
 class RateLimit:
@@ -144,6 +147,16 @@ class RateLimit:
 
     def _blocked(self, ids: tuple[str, ...]) -> bool:
         return self._blocks().get(ids, 0.0) > time.time()
+
+    def remembers_block(self, app: Flask, method: str, key: str) -> bool:
+        """Whether this process holds a block for `key` (what `self.key()`
+        gives for a request): the check the decorators make before the view,
+        for a caller outside Flask's request handling (quiz.web.confirm_fast)."""
+        config = app.config
+        if not config["RATELIMIT_ENABLED"] or (self.methods is not None and method not in self.methods):
+            return False
+        ids = (config["RATELIMIT_KEY_PREFIX"], self.scope, key)
+        return app.extensions["quiz_limit_blocks"].get(ids, 0.0) > time.time()
 
     def _block(self, ids: tuple[str, ...], until: float) -> None:
         blocks = self._blocks()

@@ -76,12 +76,16 @@ _FRAMED = (("Content-Security-Policy", FRAMED_EMAIL_CSP), ("X-Frame-Options", "S
 _HEADER_NAMES = frozenset(name.lower() for name, _ in (*_PAGE, ("Strict-Transport-Security", HSTS)))
 
 
+def headers_for(endpoint: str | None, secure: bool) -> tuple[tuple[str, str], ...]:
+    """The security headers of a response from `endpoint`, over https or not."""
+    fixed = _FRAMED if endpoint in FRAMED_ENDPOINTS else _PAGE
+    return (*fixed, ("Strict-Transport-Security", HSTS)) if secure else fixed
+
+
 def apply_headers(response: Response) -> Response:
     """Set the security headers on one response (see the module docstring)."""
     headers = response.headers
-    fixed = _FRAMED if request.endpoint in FRAMED_ENDPOINTS else _PAGE
-    if request.is_secure:
-        fixed = (*fixed, ("Strict-Transport-Security", HSTS))
+    fixed = headers_for(request.endpoint, request.is_secure)
     # Setting a header one by one looks for the name among those already
     # there, each time; appending them at once costs a fifth (every
     # response pays this). Only a response that already carries one of

@@ -9,7 +9,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from quiz.db import utcnow
 from quiz.models import Answer, Delivery
-from tests.answer_factories import make_quiz
+from tests.answer_factories import make_players, make_quiz, send_question
+from tests.conftest import PG_URL, _truncate_pg
 from tests.factories import make_participant
 
 TOKEN = "metrics-token-for-tests"
@@ -34,6 +35,8 @@ def metrics_client(app_config):
 
     app = create_app({**app_config, "QUIZ_METRICS_TOKEN": TOKEN})
     yield app, app.test_client()
+    if PG_URL:  # as the `app` fixture: the next test starts from empty tables
+        _truncate_pg(app)
     database(app).dispose()
 
 
@@ -180,3 +183,33 @@ def test_gunicorn_workers_report_together_in_multiprocess_mode(db_url, tmp_path)
         server.wait(timeout=20)
     assert seen == {40.0}  # the same total, whichever worker answers
     assert len(list(metrics_dir.glob("counter_*.db"))) >= 4  # counted by at least four processes
+
+
+def test_confirmations_are_counted_whichever_path_serves_them(metrics_client, smtp):
+    """The POST that records an answer skips Flask's hooks (quiz/web/confirm_fast.py)
+    and counts itself; the one without an option goes through Flask's."""
+    app, client = metrics_client
+    from quiz.db import session_scope
+
+    now = utcnow()
+    with session_scope(app) as session:
+        campaign, qs = make_quiz(session, now)
+        [anna] = make_players(session, campaign, now, 1, first_day=now.date())
+        send_question(app, session, anna, qs.questions[0], now)
+        option_id = qs.questions[0].options[1].id
+    text = smtp.messages[-1].get_body(("plain",)).get_content()
+    path = next(word for word in text.split() if "/a/" in word).split("quiz.test", 1)[1]
+    keys = [
+        ("quiz_http_requests_total", (("endpoint", "answers.answer"), ("method", "POST"), ("status", "200"))),
+        ("quiz_http_requests_total", (("endpoint", "answers.answer"), ("method", "POST"), ("status", "422"))),
+        ("quiz_http_request_seconds_count", (("endpoint", "answers.answer"),)),
+    ]
+
+    def counts() -> list[float]:  # the counters live as long as the process: compare, not absolute
+        got = samples(client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"}).text)
+        return [got.get(key, 0) for key in keys]
+
+    before = counts()
+    assert client.post(path, data={"option": ""}).status_code == 422
+    assert client.post(path, data={"option": str(option_id)}).status_code == 200
+    assert [a - b for a, b in zip(counts(), before, strict=True)] == [1, 1, 2]

@@ -14,7 +14,8 @@ no cookie and no CSRF token: a forged POST would need the token itself.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from urllib.parse import parse_qsl
 
 from flask import Blueprint, abort, current_app, render_template, request
@@ -38,14 +39,14 @@ csrf.exempt(bp)
 PREVIEW_MAX_AGE_SECONDS = 30 * 86400
 
 
-_PRIVATE = (("Cache-Control", "no-store"), ("X-Robots-Tag", "noindex"))
+PRIVATE_HEADERS = (("Cache-Control", "no-store"), ("X-Robots-Tag", "noindex"))
 
 
 def private_page(body: str, status: int = 200) -> Response:
     """Pages behind a personal link: never cached, never indexed. (The token
     in the address is not passed on to the sources we link to: every page
     has Referrer-Policy: no-referrer, see quiz.security.)"""
-    return current_app.response_class(body, status, _PRIVATE)
+    return current_app.response_class(body, status, PRIVATE_HEADERS)
 
 
 def _link(token: str, hit_id: int | None = None, conn: Connection | None = None) -> answering.AnswerLink:
@@ -61,34 +62,42 @@ def _posted() -> Mapping[str, str]:
     """The submitted form's fields, first value of each.
 
     Our question page posts urlencoded (the browser's default), and that body
-    is parsed here with the standard library: werkzeug's general form parser
-    (its parser objects, stream limits and MultiDict) cost more than a
-    confirmation's own checks. The body is read with `get_data`, so the
-    app's MAX_CONTENT_LENGTH still holds (413). Any other content type (a
+    is parsed with the standard library (`form_fields`): werkzeug's general
+    form parser (its parser objects, stream limits and MultiDict) cost more
+    than a confirmation's own checks. The body is read with `get_data`, so
+    the app's MAX_CONTENT_LENGTH still holds (413). Any other content type (a
     multipart post from some other client) goes through werkzeug as before.
-    A body with more fields than any of our forms has reads as empty, so the
-    page asks to choose an answer.
     """
-    if request.mimetype != "application/x-www-form-urlencoded":
+    if request.mimetype != FORM_MIMETYPE:
         return request.form
-    body = request.get_data(cache=True, parse_form_data=False).decode("utf-8", "replace")
+    return form_fields(request.get_data(cache=True, parse_form_data=False))
+
+
+FORM_MIMETYPE = "application/x-www-form-urlencoded"
+
+
+def form_fields(body: bytes) -> dict[str, str]:
+    """An urlencoded body's fields, the first value of each (as MultiDict.get
+    gives it). A body with more fields than any of our forms has reads as
+    empty, so the page asks to choose an answer."""
     try:
-        pairs = parse_qsl(body, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
+        text = body.decode("utf-8", "replace")
+        pairs = parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
     except ValueError:  # too many fields
         return {}
     fields: dict[str, str] = {}
     for name, value in pairs:
-        fields.setdefault(name, value)  # as MultiDict.get: the first one counts
+        fields.setdefault(name, value)
     return fields
 
 
-def _hit_id(form: Mapping[str, str]) -> int | None:
+def posted_hit(form: Mapping[str, str]) -> int | None:
     """The LinkHit named by the submitted form (see _question_page), if well-formed."""
     raw = form.get("hit", "")
     return int(raw) if raw.isdigit() and len(raw) <= 18 else None
 
 
-def _chosen_option(view: QuestionView, form: Mapping[str, str]) -> int | None:
+def chosen_option(view: QuestionView, form: Mapping[str, str]) -> int | None:
     raw = form.get("option", "")
     option_id = int(raw) if raw.isdigit() and len(raw) < 12 else None
     return option_id if option_id is not None and view.option(option_id) is not None else None
@@ -131,6 +140,24 @@ def _feedback_page(
     tapped: int | None,
     distribution: Distribution,
 ) -> Response:
+    return private_page(
+        feedback_html(link, answer, just_answered=just_answered, tapped=tapped, distribution=distribution)
+    )
+
+
+def feedback_html(
+    link: answering.AnswerLink,
+    answer: answering.RecordedAnswer,
+    *,
+    just_answered: bool,
+    tapped: int | None,
+    distribution: Distribution,
+    rendering: Callable[[], AbstractContextManager[object]] = nullcontext,
+) -> str:
+    """The feedback page for the answer that counts. Jinja renders it inside
+    `rendering()` (quiz.web.confirm_fast enters a request context there: the
+    templates build links with url_for), which with the page cache below is
+    once per shape."""
     from quiz.followup_emails import discussed_token
 
     view, participant = link.question, link.participant
@@ -140,29 +167,30 @@ def _feedback_page(
     open_questions = _open_questions(link)
 
     def render(manage_url: str, discussed_token: str) -> str:
-        return render_template(
-            "answers/feedback.html",
-            q=view,
-            chosen=chosen,
-            answered_at=answer.answered_at,
-            just_answered=just_answered,
-            tapped=tapped_view,
-            distribution=distribution,
-            # Links to the open questions go through "Mijn quiz" (one token for
-            # all of them), which signs an answer link only for the one opened.
-            unanswered=[{"q": q, "url": f"{manage_url}/vraag/{q.position}"} for q in open_questions],
-            manage_url=manage_url,
-            campaign=participant.campaign,
-            preview=False,
-            # "Besproken in ons team" posts straight from here: a person is on this page.
-            discussed_token=discussed_token,
-            discussed_at=answer.discussed_at,
-        )
+        with rendering():
+            return render_template(
+                "answers/feedback.html",
+                q=view,
+                chosen=chosen,
+                answered_at=answer.answered_at,
+                just_answered=just_answered,
+                tapped=tapped_view,
+                distribution=distribution,
+                # Links to the open questions go through "Mijn quiz" (one token for
+                # all of them), which signs an answer link only for the one opened.
+                unanswered=[{"q": q, "url": f"{manage_url}/vraag/{q.position}"} for q in open_questions],
+                manage_url=manage_url,
+                campaign=participant.campaign,
+                preview=False,
+                # "Besproken in ons team" posts straight from here: a person is on this page.
+                discussed_token=discussed_token,
+                discussed_at=answer.discussed_at,
+            )
 
     manage_url = _manage_url(participant.id)
     token = discussed_token(participant.id, view.id)
     if not just_answered:  # a revisit shows when the answer was given: rendered in full
-        return private_page(render(manage_url, token))
+        return render(manage_url, token)
     # Everything the page shows apart from the two personal links.
     shape = (
         view.id,
@@ -173,7 +201,20 @@ def _feedback_page(
         tuple(sorted(distribution.counts.items())) if distribution.shown else (),
         tuple(q.id for q in open_questions),
     )
-    return private_page(FEEDBACK_PAGES.render(shape, render, manage_url, token))
+    return FEEDBACK_PAGES.render(shape, render, manage_url, token)
+
+
+def record_first_answer(
+    conn: Connection, link: answering.AnswerLink, option_id: int
+) -> tuple[answering.RecordedAnswer, bool, Distribution]:
+    """Store the link's answer (the first one counts): the answer that counts,
+    whether it is this one, and the distribution to show with it."""
+    view = link.question
+    distribution = recent_distribution(get_session, link.participant.campaign_id, view.id)
+    answer, created = answering.record_answer(conn, link.participant.id, view.id, option_id, utcnow())
+    if created:  # counted before the INSERT, so without this answer
+        distribution = distribution.with_answer(option_id)
+    return answer, created, distribution
 
 
 @bp.route("/a/<token>", methods=["GET", "POST"])
@@ -216,9 +257,9 @@ def _confirm(token: str) -> Response:
     Database.autocommit_engine): reading the link and the INSERT."""
     form = _posted()
     with database().autocommit_engine.connect() as conn:
-        link = _link(token, _hit_id(form), conn)
+        link = _link(token, posted_hit(form), conn)
         view = link.question
-        option_id = _chosen_option(view, form)
+        option_id = chosen_option(view, form)
         if option_id is None or link.served_to_scanner or link.answer is not None:
             token_post_per_link.count()  # not the POST that records: it counts towards the limit
         if option_id is None:
@@ -226,13 +267,11 @@ def _confirm(token: str) -> Response:
         if link.served_to_scanner:
             notice = "Voor de zekerheid: bevestig je antwoord nog een keer."
             return _question_page(view, option_id, notice=notice)
-        distribution = recent_distribution(get_session, link.participant.campaign_id, view.id)
         if link.answer is not None:  # answered before: that answer counts
             answer, created = link.answer, False
+            distribution = recent_distribution(get_session, link.participant.campaign_id, view.id)
         else:
-            answer, created = answering.record_answer(conn, link.participant.id, view.id, option_id, utcnow())
-    if created:  # counted before the INSERT, so without this answer
-        distribution = distribution.with_answer(option_id)
+            answer, created, distribution = record_first_answer(conn, link, option_id)
     return _feedback_page(link, answer, just_answered=created, tapped=option_id, distribution=distribution)
 
 
@@ -256,7 +295,7 @@ def preview(token: str) -> Response:
         abort(410, description="expired_preview")
     selected = payload[1] if view.option(payload[1]) is not None else None
     if request.method == "POST":
-        option_id = _chosen_option(view, _posted())
+        option_id = chosen_option(view, _posted())
         if option_id is None:
             return _question_page(view, None, error="Kies eerst een antwoord.", status=422, preview=True)
         body = render_template(
