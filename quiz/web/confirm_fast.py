@@ -140,7 +140,7 @@ class ConfirmFastPath:
         the request is any other kind (Flask's view answers it)."""
         form = form_fields(body)
         try:
-            with database(self.app).autocommit_engine.connect() as conn:
+            with database(self.app).kept_connection() as conn:
                 link = answering.read_answer_link(get_session, token, utcnow(), posted_hit(form), conn)
                 option_id = chosen_option(link.question, form)
                 if option_id is None or link.served_to_scanner or link.answer is not None:
