@@ -19,12 +19,33 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import String, bindparam, cast, exists, func, insert, select, text, update
+from sqlalchemy import (
+    Date,
+    Integer,
+    Select,
+    String,
+    bindparam,
+    case,
+    cast,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    select,
+    text,
+    true,
+    update,
+)
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
@@ -35,6 +56,8 @@ from quiz.models import Answer, Campaign, Delivery, LinkHit, Participant
 from quiz.question_view import QuestionView, question_view
 from quiz.tokens import TokenExpired, TokenInvalid, make_token, read_token
 from quiz.workdays import nth_working_day, parse_skip_dates
+
+log = logging.getLogger(__name__)
 
 ANSWER_GRACE = timedelta(days=7)
 MANAGE_GRACE = timedelta(days=60)
@@ -228,6 +251,50 @@ _INSERT_ANSWER = DriverStatement(_INSERT_ANSWER_NO_FLUSH_WAIT, elsewhere=insert(
 _LINK_FACTS_ON_DRIVER = DriverStatement(_LINK_FACTS)
 
 
+def _link_facts_and_store() -> Select[Any]:
+    """_LINK_FACTS and, in the same statement, the INSERT of a first
+    confirmation (see read_link_and_store): PostgreSQL only."""
+    facts = _LINK_FACTS.cte("facts")
+    status, first_day, _campaign, set_id, tz, ends_on, _skips, answered, *_, sweep = facts.c
+    local_today = cast(func.timezone(tz, bindparam("answered_at", type_=UTCDateTime())), Date)
+    # Open until local midnight after the last quiz day plus the grace
+    # (answers_close_at); the last day is at least first day + questions - 1.
+    days = ANSWER_GRACE.days + 1
+    surely_open = case(
+        (ends_on.is_not(None), local_today < ends_on + days),
+        else_=local_today < first_day + (bindparam("total", type_=Integer) + (days - 1)),
+    )
+    no_flush_wait = select(func.set_config("synchronous_commit", "off", True).label("off")).cte()
+    values = select(
+        bindparam("pid", type_=Integer),
+        bindparam("qid", type_=Integer),
+        bindparam("option", type_=Integer),
+        bindparam("answered_at", type_=UTCDateTime()),
+        literal("confirmed"),
+    ).select_from(facts.join(no_flush_wait, true()))
+    stored = (
+        pg_insert(Answer)
+        .from_select(
+            ["participant_id", "question_id", "option_id", "answered_at", "source"],
+            values.where(
+                bindparam("option", type_=Integer).is_not(None),
+                status.not_in(GONE_STATUSES),
+                set_id == bindparam("set_id", type_=Integer),
+                answered.is_(None),
+                sweep.is_not(True),
+                surely_open,
+            ),
+        )
+        .on_conflict_do_nothing(index_elements=["participant_id", "question_id"])
+        .returning(Answer.id)
+        .cte("stored")
+    )
+    return select(*facts.c, exists(select(stored.c.id)))
+
+
+_LINK_FACTS_AND_STORE = DriverStatement(_link_facts_and_store())
+
+
 def load_participant(session: Session, participant_id: int) -> Participant | None:
     return session.scalar(_PARTICIPANT, {"pid": participant_id})
 
@@ -252,9 +319,18 @@ def read_answer_link(
     ids = _ids(read_token("answer", token, TOKEN_BACKSTOP_SECONDS, now), (2, 3))
     params = {"pid": ids[0], "qid": ids[1], "hit": hit_id}
     row = _LINK_FACTS_ON_DRIVER.first(conn or session_of(session).connection(), params)
+    return _link_from_row(session, ids, row, now)
+
+
+def _link_from_row(
+    session: SessionSource, ids: list[int], row: Sequence[Any] | None, now: datetime
+) -> AnswerLink:
+    """The AnswerLink of a token's ids and the row of _LINK_FACTS; TokenInvalid / TokenExpired."""
     if row is None or row[0] in GONE_STATUSES:
         raise TokenExpired
-    status, first_day, campaign_id, set_id, tz, ends_on, skips, option, at, discussed, open_ids, sweep = row
+    status, first_day, campaign_id, set_id, tz, ends_on, skips, option, at, discussed, open_ids, sweep = row[
+        :12
+    ]
     campaign = CampaignFacts(campaign_id, set_id, tz, ends_on, skips or [])
     participant = ParticipantFacts(ids[0], status, first_day, campaign)
     view = question_view(session, ids[1])
@@ -275,6 +351,67 @@ def read_answer_link(
         open_question_ids=tuple(int(q) for q in open_ids.split(",")) if open_ids else (),
         served_to_scanner=bool(sweep),
     )
+
+
+def read_link_and_store(
+    conn: Connection,
+    session: SessionSource,
+    token: str,
+    now: datetime,
+    hit_id: int | None,
+    choose: Callable[[QuestionView], int | None],
+) -> tuple[AnswerLink, int | None, bool]:
+    """`read_answer_link`, and in the same statement on PostgreSQL the answer
+    stored when this is a first confirmation: (link, the chosen option,
+    stored?). `choose` picks the option from the question (None: none chosen).
+
+    One round trip instead of two: the INSERT runs only when the row it reads
+    in the same statement says so (participant not gone, question in the
+    campaign's set, not answered yet, form not served to a scanner) and the
+    answer window is surely open. That last test is a bound SQL can make
+    without the working-day calendar: the last quiz day is the campaign's
+    `ends_on`, or at least the first quiz day plus one day per further
+    question. Near the end of a quiz the bound may say no where
+    `answers_close_at` says yes; then nothing is stored here and the caller
+    stores the answer with `record_answer`. The rules above decide the same
+    as read_answer_link's on the row read, so a stored answer always
+    belongs to a first confirmation; should they ever disagree, the answer
+    is taken out again and the disagreement logged.
+    """
+    ids = _ids(read_token("answer", token, TOKEN_BACKSTOP_SECONDS, now), (2, 3))
+    view = question_view(session, ids[1])
+    if view is None:
+        raise TokenInvalid
+    option_id = choose(view)
+    params = {
+        "pid": ids[0],
+        "qid": ids[1],
+        "hit": hit_id,
+        "option": option_id,
+        "answered_at": now.astimezone(UTC),
+        "set_id": view.question_set_id,
+        "total": view.total,
+    }
+    row = _LINK_FACTS_AND_STORE.first(conn, params)
+    stored = bool(row and row[12])
+    try:
+        link = _link_from_row(session, ids, row, now)
+        records = option_id is not None and link.answer is None and not link.served_to_scanner
+    except (TokenInvalid, TokenExpired):
+        if stored:
+            _take_back(conn, ids[0], ids[1])
+        raise
+    if stored and not records:
+        _take_back(conn, ids[0], ids[1])
+        stored = False
+    return link, option_id, stored
+
+
+def _take_back(conn: Connection, participant_id: int, question_id: int) -> None:
+    log.error("an answer stored with the link's facts did not pass the link's rules; taken back")
+    mine = (Answer.participant_id == participant_id, Answer.question_id == question_id)
+    conn.execute(delete(Answer).where(*mine))
+    conn.commit()
 
 
 def read_manage_link(session: Session, token: str, now: datetime) -> Participant:

@@ -96,6 +96,20 @@ def recent_distribution(session: SessionSource, campaign_id: int, question_id: i
     )
 
 
+def distribution_with_new_answer(
+    session: SessionSource, campaign_id: int, question_id: int, option_id: int
+) -> Distribution:
+    """`recent_distribution` with an answer to `option_id` that was stored
+    just before this call: a count this process made earlier gets it added,
+    a count made now already holds it. (Another thread of the same process
+    could count between the two; the figure is a few seconds' estimate.)"""
+    cache: _RecentCache = current_app.extensions.setdefault("quiz_distribution_cache", _RecentCache())
+    hit = cache.items.get((campaign_id, question_id))
+    if hit is not None and time.monotonic() - hit[0] < DISTRIBUTION_CACHE_SECONDS:
+        return hit[1].with_answer(option_id)
+    return recent_distribution(session, campaign_id, question_id)
+
+
 def link_hit_counts(session: Session, question_id: int) -> dict[int | None, int]:
     """GETs on the answer links of a question per option, scanner sweeps left out."""
     rows = session.execute(

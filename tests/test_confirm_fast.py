@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 
 import pytest
 import time_machine
@@ -81,12 +82,19 @@ def snapshot(response) -> tuple[str, list[tuple[str, str]], bytes]:
     return response.status, list(response.headers.items()), response.data
 
 
+def forget(app, session, answers) -> None:  # noqa: ANN001
+    """Take stored answers away again, and this process's count of them
+    (quiz.stats caches it for a few seconds)."""
+    session.execute(answers)
+    session.commit()
+    app.extensions.pop("quiz_distribution_cache", None)
+
+
 def compare(app, client, session, path: str, option: str, **request) -> tuple:  # noqa: ANN001
     """The same first confirmation through the fast path and through Flask alone."""
     fast = client.post(path, data=f"option={option}", content_type=FORM, **request)
     assert answers_in(session) == 1
-    session.execute(delete(Answer))
-    session.commit()
+    forget(app, session, delete(Answer))
     with flask_alone(app):
         slow = client.post(path, data=f"option={option}", content_type=FORM, **request)
     assert answers_in(session) == 1
@@ -152,9 +160,7 @@ def test_with_open_questions_and_the_distribution_shown(app, client, session, pe
     with time_machine.travel(at("2026-11-17 09:00"), tick=False):
         option = option_ids(client.get(link).text)[3]
         fast = client.post(link, data={"option": option})
-        session.execute(delete(Answer).where(Answer.question_id == question.id, Answer.participant_id.not_in(
-            [p.id for p in others])))  # fmt: skip
-        session.commit()
+        forget(app, session, delete(Answer).where(Answer.participant_id.not_in([p.id for p in others])))
         with flask_alone(app):
             slow = client.post(link, data={"option": option})
     assert snapshot(fast) == snapshot(slow)
@@ -231,3 +237,55 @@ def test_an_error_after_the_answer_is_stored_gets_flasks_error_page(app, client,
     assert "Er ging iets mis bij ons" in body.decode()
     assert dict(headers)["Referrer-Policy"] == "no-referrer"
     assert "template trouble" not in body.decode()
+
+
+def test_near_the_end_of_a_quiz_over_a_weekend_the_answer_is_still_stored(app, client, session, smtp, spy,
+                                                                          monkeypatch):  # fmt: skip
+    """A quiz from Wednesday 18 November: five working days end on Tuesday 24,
+    so links stay open until 2 December (a week's grace). On PostgreSQL the
+    INSERT rides in the link's own statement only while the window is surely
+    open by a calendar-day bound (through 29 November here); after that the
+    fast path stores the answer with a statement of its own."""
+    wednesday = at("2026-11-18 07:30")
+    campaign, qs = make_quiz(session, wednesday)
+    [eva] = make_players(session, campaign, wednesday, 1, first_day=date(2026, 11, 18))
+    send_question(app, session, eva, qs.questions[0], wednesday)
+    link = answer_links(smtp.messages[-1])[1]
+    separate = []  # confirmations stored by a statement of their own
+    monkeypatch.setattr(confirm_fast, "record_first_answer", lambda *a: separate.append(1) or record(*a))
+    record = answers.record_first_answer
+    on_pg = app.config["QUIZ_DATABASE_URL"].startswith("postgresql")
+    for moment, own_statement in (("2026-11-29 22:00", not on_pg), ("2026-12-01 22:00", True)):
+        forget(app, session, delete(Answer))
+        separate.clear()
+        with time_machine.travel(at(moment), tick=False):
+            option = option_ids(client.get(link).text)[1]
+            before = spy.calls
+            page = client.post(link, data={"option": option})
+            assert spy.calls == before  # served in front of Flask
+        assert page.status_code == 200 and "Goed!" in page.text
+        assert answers_in(session) == 1
+        assert bool(separate) == own_statement, moment
+    forget(app, session, delete(Answer))
+    with time_machine.travel(at("2026-12-02 00:30"), tick=False):  # Amsterdam: past midnight
+        closed = client.post(link, data={"option": option})
+    assert closed.status_code == 410 and answers_in(session) == 0
+
+
+def test_an_answer_the_links_rules_refuse_is_never_left_stored(app, client, session, people, monkeypatch,
+                                                               caplog):  # fmt: skip
+    """Should the SQL that stores with the link's facts ever let through what
+    the link's rules in Python refuse, the answer is taken out again. Made to
+    happen here by refusing a status in Python only."""
+    from quiz import answering
+
+    if not app.config["QUIZ_DATABASE_URL"].startswith("postgresql"):
+        pytest.skip("the single statement is PostgreSQL's")
+    link = people["sanne_q1"][0]
+    with time_machine.travel(MORNING, tick=False):
+        option = option_ids(client.get(link).text)[0]
+        monkeypatch.setattr(answering, "GONE_STATUSES", (*answering.GONE_STATUSES, "active"))
+        page = client.post(link, data={"option": option})
+    assert page.status_code == 410
+    assert answers_in(session) == 0
+    assert "taken back" in caplog.text

@@ -41,8 +41,9 @@ from flask import Flask
 from quiz import answering, metrics
 from quiz.db import database, get_session, utcnow
 from quiz.limits import bad_tokens_per_address, link_key_for, token_post_per_link
+from quiz.question_view import QuestionView
 from quiz.security import headers_for
-from quiz.stats import Distribution
+from quiz.stats import Distribution, distribution_with_new_answer
 from quiz.tokens import TokenExpired, TokenInvalid
 from quiz.web.answers import (
     FORM_MIMETYPE,
@@ -138,14 +139,32 @@ class ConfirmFastPath:
         """Store the answer of a first confirmation: (link, answer, tapped option,
         distribution) for the feedback page. None, with nothing written, when
         the request is any other kind (Flask's view answers it)."""
-        form = form_fields(body)
+        form, now = form_fields(body), utcnow()
+
+        def choose(view: QuestionView) -> int | None:
+            return chosen_option(view, form)
+
         try:
             with database(self.app).kept_connection() as conn:
-                link = answering.read_answer_link(get_session, token, utcnow(), posted_hit(form), conn)
-                option_id = chosen_option(link.question, form)
-                if option_id is None or link.served_to_scanner or link.answer is not None:
-                    return None
-                answer, created, distribution = record_first_answer(conn, link, option_id)
+                if conn.dialect.name == "postgresql":  # the INSERT in the link's own statement
+                    link, option_id, created = answering.read_link_and_store(
+                        conn, get_session, token, now, posted_hit(form), choose
+                    )
+                    if option_id is None or link.served_to_scanner or link.answer is not None:
+                        return None
+                    if created:
+                        distribution = distribution_with_new_answer(
+                            get_session, link.participant.campaign_id, link.question.id, option_id
+                        )
+                        answer = answering.RecordedAnswer(option_id, now)
+                    else:  # near the quiz's end (see read_link_and_store), or a simultaneous submit
+                        answer, created, distribution = record_first_answer(conn, link, option_id)
+                else:
+                    link = answering.read_answer_link(get_session, token, now, posted_hit(form), conn)
+                    option_id = chosen_option(link.question, form)
+                    if option_id is None or link.served_to_scanner or link.answer is not None:
+                        return None
+                    answer, created, distribution = record_first_answer(conn, link, option_id)
         except (TokenInvalid, TokenExpired):
             return None
         except Exception:  # e.g. a connection the server closed: Flask's view tries again
