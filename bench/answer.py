@@ -100,13 +100,15 @@ function delay() return pause end
 ANALYSIS = """
 What a confirmation does (`quiz/web/confirm_fast.py`, in front of Flask, with
 the functions of `quiz/web/answers.py`'s view): check the token's
-HMAC; one query on an autocommit connection for the participant, the
-campaign, an earlier answer, the open earlier questions and the scanner
-flag; one INSERT whose unique key settles double submits (committed without
-waiting for the WAL flush); fill the person's two links into the feedback
+HMAC; one statement, on an autocommit connection the web process keeps,
+that reads the participant, the campaign, an earlier answer, the open
+earlier questions and the scanner flag and, when these allow it, INSERTs
+the answer, whose unique key settles double submits (committed without
+waiting for the WAL flush; `answering.read_link_and_store`); fill the
+person's two links into the feedback
 page, rendered by Jinja once per shape (question, chosen option, the
-distribution shown, open questions) per process. On PostgreSQL both
-statements run as prepared statements straight on libpq (psycopg's
+distribution shown, open questions) per process. On PostgreSQL the
+statement runs as a prepared statement straight on libpq (psycopg's
 `PGconn.exec_prepared`, with SQLAlchemy's compiled SQL and psycopg's
 adapters: `quiz/driver_sql.py`). The question, its options and their
 Markdown come from a per-process cache (60 s); the distribution is counted
@@ -143,7 +145,7 @@ form parser (2,194,049 → 2,083,063 instructions per confirmation with
 PYTHONHASHSEED=0, run side by side). Measured and left alone: an extra
 round trip to PostgreSQL per confirmation (a `SELECT 1` added, alternating
 runs) changed the machine's CPU per confirmation by nothing measurable
-(1,766 vs 1,763 µs), so merging the two statements into one would not pay;
+(1,766 vs 1,763 µs), so merging the two statements into one would not pay there;
 PostgreSQL takes the INSERT alone, foreign-key checks on the shared
 question and option rows included, at 23,000–32,000 per second from three
 pgbench clients, so its row locks are not the limit either; a Unix socket
@@ -164,12 +166,17 @@ confirmation (callgrind, same database, one run after the other). Under
 load (CPU time of each process kind over 10-second runs, three pairs):
 gunicorn's workers 830-1,180 µs per confirmation against 630-680 µs per
 bare request, PostgreSQL's backends 265-395 µs. What a confirmation costs
-beyond a bare request is now as much PostgreSQL's as Python's. Left alone:
-one round trip instead of two (the INSERT made conditional on the link's
-facts within the same statement) would save about 100 µs of CPU per
-confirmation here (a `SELECT 1` costs 58 µs in the backend and 41 µs in
-the client on this machine), but it needs the answer window, which counts
-Dutch working days, decided in SQL.
+beyond a bare request was then as much PostgreSQL's as Python's, and a
+round trip alone costs 58 µs in the backend and 41 µs in the client on this
+machine (a `SELECT 1`). So the link's facts and the INSERT became one
+statement: the INSERT (ON CONFLICT DO NOTHING) runs only when the facts read
+in the same statement allow it, with the answer window tested by a bound SQL
+can make without the working-day calendar (the last quiz day is `ends_on`,
+or at least the first quiz day plus one day per further question); where
+the bound says no, in the last days of a quiz over a weekend, the answer is
+stored by a second statement as before. Three pairs of runs afterwards:
+PostgreSQL's backends 247-307 µs per confirmation, gunicorn's workers
+800-1,000 µs against 520-610 µs per bare request.
 
 Where the CPU went under load in the fourth session, before the fast path
 (CPU time of each process kind over a

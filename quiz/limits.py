@@ -148,15 +148,18 @@ class RateLimit:
     def _blocked(self, ids: tuple[str, ...]) -> bool:
         return self._blocks().get(ids, 0.0) > time.time()
 
-    def remembers_block(self, app: Flask, method: str, key: str) -> bool:
-        """Whether this process holds a block for `key` (what `self.key()`
+    def remembers_block(self, app: Flask, method: str, key: Callable[[], str]) -> bool:
+        """Whether this process holds a block for `key()` (what `self.key()`
         gives for a request): the check the decorators make before the view,
-        for a caller outside Flask's request handling (quiz.web.confirm_fast)."""
+        for a caller outside Flask's request handling (quiz.web.confirm_fast).
+        `key` is only called when some block is held: usually none is."""
         config = app.config
         if not config["RATELIMIT_ENABLED"] or (self.methods is not None and method not in self.methods):
             return False
-        ids = (config["RATELIMIT_KEY_PREFIX"], self.scope, key)
-        return app.extensions["quiz_limit_blocks"].get(ids, 0.0) > time.time()
+        blocks = app.extensions["quiz_limit_blocks"]
+        if not blocks:
+            return False
+        return blocks.get((config["RATELIMIT_KEY_PREFIX"], self.scope, key()), 0.0) > time.time()
 
     def _block(self, ids: tuple[str, ...], until: float) -> None:
         blocks = self._blocks()

@@ -127,9 +127,9 @@ class ConfirmFastPath:
         if not (length.isascii() and length.isdigit()) or (limit is not None and int(length) > limit):
             return None  # no stated length (chunked), or over the cap: Flask's 413
         client = environ.get("REMOTE_ADDR") or "127.0.0.1"  # as quiz.limits.client_address
-        if token_post_per_link.remembers_block(self.app, "POST", link_key_for(token)):
+        if token_post_per_link.remembers_block(self.app, "POST", lambda: link_key_for(token)):
             return None
-        if bad_tokens_per_address.remembers_block(self.app, "POST", client):
+        if bad_tokens_per_address.remembers_block(self.app, "POST", lambda: client):
             return None
         return token
 
