@@ -23,7 +23,8 @@ Anything else, found before the answer is stored (a bad token, a revisit, a
 lost database connection, a double submit that lost the INSERT), goes to
 Flask with the body already read and nothing written: Flask then answers
 exactly as without this handler, counting towards the limits as it does.
-An error after the answer is stored gets Flask's own error handling.
+An error while the page is rendered, after the answer is stored, gets
+Flask's own error handling.
 tests/test_confirm_fast.py checks status, headers and body against Flask's
 for the same requests; docs/benchmarks.md ("Answering") has the measurements.
 """
@@ -137,8 +138,10 @@ class ConfirmFastPath:
         self, token: str, body: bytes
     ) -> tuple[answering.AnswerLink, answering.RecordedAnswer, int, Distribution] | None:
         """Store the answer of a first confirmation: (link, answer, tapped option,
-        distribution) for the feedback page. None, with nothing written, when
-        the request is any other kind (Flask's view answers it)."""
+        distribution) for the feedback page. None when the request is any
+        other kind, with nothing written, or when an error came up (Flask's
+        view answers it; should the error come after the single statement
+        stored the answer, that view shows the answer as given)."""
         form, now = form_fields(body), utcnow()
 
         def choose(view: QuestionView) -> int | None:
