@@ -153,20 +153,17 @@ class ConfirmFastPath:
                     link, option_id, created = answering.read_link_and_store(
                         conn, get_session, token, now, posted_hit(form), choose
                     )
-                    if option_id is None or link.served_to_scanner or link.answer is not None:
-                        return None
-                    if created:
-                        distribution = distribution_with_new_answer(
-                            get_session, link.participant.campaign_id, link.question.id, option_id
-                        )
-                        answer = answering.RecordedAnswer(option_id, now)
-                    else:  # near the quiz's end (see read_link_and_store), or a simultaneous submit
-                        answer, created, distribution = record_first_answer(conn, link, option_id)
                 else:
                     link = answering.read_answer_link(get_session, token, now, posted_hit(form), conn)
-                    option_id = chosen_option(link.question, form)
-                    if option_id is None or link.served_to_scanner or link.answer is not None:
-                        return None
+                    option_id, created = choose(link.question), False
+                if option_id is None or link.served_to_scanner or link.answer is not None:
+                    return None
+                if created:
+                    distribution = distribution_with_new_answer(
+                        get_session, link.participant.campaign_id, link.question.id, option_id
+                    )
+                    answer = answering.RecordedAnswer(option_id, now)
+                else:  # SQLite, near the quiz's end (see read_link_and_store), or a simultaneous submit
                     answer, created, distribution = record_first_answer(conn, link, option_id)
         except (TokenInvalid, TokenExpired):
             return None
