@@ -17,7 +17,11 @@ def machine_cpu_seconds() -> float:
 
 def processes_cpu_seconds(include: Callable[[str, int], bool]) -> float:
     """CPU time (user + system) so far of the running processes for which
-    `include(command name, session id)` is true."""
+    `include(command name, session id)` is true, with that of their children
+    which exited and were reaped: a gunicorn worker restarted after
+    max_requests, a PostgreSQL backend whose connection closed. Without the
+    latter, a worker's whole life would leave the sum when it exits, and a
+    run in which workers were restarted would show that CPU as another job's."""
     ticks = 0
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
@@ -27,5 +31,5 @@ def processes_cpu_seconds(include: Callable[[str, int], bool]) -> float:
             continue
         comm, rest = stat[stat.index("(") + 1 : stat.rindex(")")], stat[stat.rindex(")") + 2 :].split()
         if include(comm, int(rest[3])):  # rest[3]: the session id
-            ticks += int(rest[11]) + int(rest[12])  # utime + stime
+            ticks += sum(map(int, rest[11:15]))  # utime, stime, cutime, cstime
     return ticks / os.sysconf("SC_CLK_TCK")
