@@ -4,5 +4,6 @@ from quiz import create_app
 from quiz.checks import log_findings
 
 app = create_app()
-# In production, what `quiz check` would flag goes to the log once per worker.
+# In production, what `quiz check` would flag goes to the log once at start
+# (gunicorn.conf.py preloads the app before forking its workers).
 log_findings(app.config)
