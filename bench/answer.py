@@ -178,6 +178,48 @@ stored by a second statement as before. Three pairs of runs afterwards:
 PostgreSQL's backends 247-307 µs per confirmation, gunicorn's workers
 800-1,000 µs against 520-610 µs per bare request.
 
+Sixth session (2026-11-22, another AMD EPYC machine with 2 cores, where the
+fifth session's code made 2,750 confirmations/s and 52 % of the bare
+route): two fixes to this benchmark. Each round starts with an empty answer
+table: at 2,750/s a round stores some 53,000 answers, and the fifth round
+had run out of the 250,000 seeded links in its half-rate run (14,135
+errors). The CPU of gunicorn workers that exited during a run (restarted
+after max_requests) counts as the server's, no longer as another job's: it
+had shown as 0.65-1.28 cores of "other work" in every bare-route run.
+The bare route's page size is taken from a feedback page after the first
+round (with the bars, as from the tenth answer on: 3,469 bytes), not from
+the first answer into an empty table (2,306 bytes).
+gunicorn preloads the app (gunicorn.conf.py): a restarted worker forks from
+the master instead of importing the app again (0.68 s of CPU); in a
+40-second flat-out run with three restarts the workers' CPU per
+confirmation went from 485 to 471 µs.
+
+Where a confirmation's cost goes on this machine, as CPU time of each
+process kind over 10-second flat-out runs, per request: gunicorn's workers
+437-451 µs against 295-313 µs for a bare request, PostgreSQL 176-186 µs,
+the kernel's network work (softirq) 46-57 against 34-41 µs, wrk 80-84
+against 71-79 µs; in all about 710 against 380 µs. Half the bare route's
+rate needs a confirmation within twice a bare request's whole cost, which
+leaves about 50 µs to spare. With the machine otherwise idle, one process:
+a round trip to PostgreSQL costs the client 23 µs of CPU for a prepared
+`SELECT $1` (libpq and the kernel; 56 µs wall), and the backend 88-100 µs
+for the confirmation's statement, of which, measured by taking parts out:
+the open earlier questions 8-18 µs, the INSERT's three foreign-key checks
+about 13 µs, the in-statement `set_config` for the asynchronous commit 5-7
+µs; a prepared `SELECT $1` alone costs the backend 22 µs. Tried and left,
+each against runs of the schema as it is just before or after: without the
+redundant foreign key answer.question_id (an option implies its question),
+PostgreSQL's CPU per confirmation under load was 190 and 195 against 197
+and 200 µs; with one composite key (option, question) instead of the two,
+172 and 176 against 176 and 177 µs; dropping all three keys would save
+about 20 µs, which the data model should not give up. The open questions as an ARRAY subquery instead
+of string_agg, or read from a covering partial index on delivery: within
+1-3 µs. A Unix socket instead of TCP: 692 and 714 against 707 and 720 µs
+per confirmation in all. `synchronous_commit = off` for the whole
+connection instead of in each statement would save the backend 5-7 µs, but
+behind PgBouncer in transaction mode (docs/deploy.md) the setting would
+leak to other clients' transactions, so it stays per statement.
+
 Where the CPU went under load in the fourth session, before the fast path
 (CPU time of each process kind over a
 10-second flat-out run, per request): a gunicorn worker spends about
@@ -515,9 +557,9 @@ def main() -> None:
         empty_answers()
         proc, url = start_server("wsgi:app", env, work / f"gunicorn-app-{n}.log")
         try:
-            if not size:
-                size = page_bytes(url, links, count_answers())
             answers = measure_answers(url, lua, links, proc.pid)
+            if not size:  # a page as most answers get it: with the bars (from 10 answers on)
+                size = page_bytes(url, links, count_answers())
         finally:
             stop(proc)
         bare_env = {**env, "BENCH_PAGE_BYTES": str(size), "PYTHONPATH": str(work)}
