@@ -187,8 +187,8 @@ errors). The CPU of gunicorn workers that exited during a run (restarted
 after max_requests) counts as the server's, no longer as another job's: it
 had shown as 0.65-1.28 cores of "other work" in every bare-route run.
 The bare route's page size is taken from a feedback page after the first
-round (with the bars, as from the tenth answer on: 3,469 bytes), not from
-the first answer into an empty table (2,306 bytes).
+round, with the bars as every answer from the tenth on gets them, not from
+the first answer into the emptied table (2,306 bytes, without bars).
 gunicorn preloads the app (gunicorn.conf.py): a restarted worker forks from
 the master instead of importing the app again (0.68 s of CPU); in a
 40-second flat-out run with three restarts the workers' CPU per
