@@ -51,14 +51,16 @@ max_requests = 20_000
 max_requests_jitter = 2_000
 
 # Load the app once in the master and fork the workers from it. A worker
-# that loads the app itself spends about 0.6 s of CPU importing it; at a
+# that loads the app itself spends about 0.7 s of CPU importing it; at a
 # quiz morning's 1,000+ confirmations/s each of three workers reaches
 # max_requests every minute or so, and each restart then takes that CPU
 # from the requests (on two cores). Forked, a restart costs a few
 # milliseconds and the workers share the app's memory. Safe because loading
 # the app opens nothing a worker could inherit: no database connection
 # (engines connect on first use), no Redis connection, no thread
-# (tests/test_web_process.py checks the master's open files).
+# (tests/test_web_process.py checks that the master holds no TCP connection
+# and no database file). The price: a HUP no longer loads new code or
+# settings, so deploy with a restart (docs/deploy.md).
 preload_app = True
 
 # Access log on stdout through the logger that takes link tokens and email
