@@ -35,6 +35,7 @@ import urllib.request
 from datetime import UTC, datetime
 from datetime import time as dtime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -460,28 +461,30 @@ def wrk(
     return result
 
 
+def _one_statement(sql: str) -> Any:
+    """Run `sql` on the benchmark's database (outside the server); its first
+    value when it returns rows."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(DB_URL)
+    with engine.begin() as conn:
+        result = conn.execute(text(sql))
+        value = result.scalar() if result.returns_rows else None
+    engine.dispose()
+    return value
+
+
 def empty_answers() -> None:
     """Every answer link fresh again, at the start of a round. A round on a
     fast machine stores some 50,000 answers (2,750/s on 2026-11-22), so five
     rounds would run past the seeded links into revisits, which are not what
     is measured here; emptying the table also gives every round the same
     starting point."""
-    from sqlalchemy import create_engine, text
-
-    engine = create_engine(DB_URL)
-    with engine.begin() as conn:
-        conn.execute(text("TRUNCATE answer"))
-    engine.dispose()
+    _one_statement("TRUNCATE answer")
 
 
 def count_answers() -> int:
-    from sqlalchemy import create_engine, text
-
-    engine = create_engine(DB_URL)
-    with engine.connect() as conn:
-        n = conn.scalar(text("SELECT count(*) FROM answer"))
-    engine.dispose()
-    return int(n)
+    return int(_one_statement("SELECT count(*) FROM answer"))
 
 
 def page_bytes(url: str, links: Path, line: int) -> int:

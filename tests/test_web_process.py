@@ -17,14 +17,13 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-import redis
 from sqlalchemy.engine import make_url
 
 from tests.conftest import free_port
 from tests.test_logs import _procfile_web_command
 
 ROOT = Path(__file__).resolve().parent.parent
-REDIS_URL = "redis://127.0.0.1:6379/14"  # this test's own: emptied at its start
+REDIS_URL = "redis://127.0.0.1:6379/14"
 _ESTABLISHED = "01"  # the state column of /proc/net/tcp
 
 
@@ -101,11 +100,10 @@ def test_workers_fork_from_a_loaded_app_that_holds_no_connection(db_url, tmp_pat
         "WEB_CONCURRENCY": "2",
         "PORT": str(port),
     }
-    redis.Redis.from_url(REDIS_URL).flushdb()  # no counts left from an earlier run
-    log = (tmp_path / "web.log").open("w")
-    server = subprocess.Popen(
-        _procfile_web_command(port), cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
-    )
+    with (tmp_path / "web.log").open("w") as log:
+        server = subprocess.Popen(
+            _procfile_web_command(port), cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
     try:
         base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 30
@@ -133,4 +131,3 @@ def test_workers_fork_from_a_loaded_app_that_holds_no_connection(db_url, tmp_pat
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
-        log.close()
