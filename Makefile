@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test lint bench setup browser imap pango clean
+.PHONY: run test lint bench setup browser imap nginx pango clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,17 @@ imap:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq dovecot-imapd >/dev/null; \
 	fi
 
+# Debian's nginx for the production-shape test (tests/test_production_shape.py
+# runs deploy/nginx.conf with TLS in front of gunicorn). Each test starts its
+# own nginx on free ports; Debian's policy keeps the packaged service stopped
+# in containers, and the test never uses it.
+nginx:
+	@if [ ! -x /usr/sbin/nginx ]; then \
+	  echo "Installing Debian's nginx for the production-shape test"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq nginx >/dev/null; \
+	fi
+
 run: setup
 	$(BIN)/flask --app wsgi quiz init-db
 	$(BIN)/flask --app wsgi quiz questions import questions/meldcode.toml
@@ -56,7 +67,7 @@ run: setup
 lint: setup
 	$(BIN)/ruff check .
 
-test: setup browser imap lint tests/js/node_modules
+test: setup browser imap nginx lint tests/js/node_modules
 	$(BIN)/pytest
 
 # axe-core for the accessibility checks, pinned by tests/js/package-lock.json.

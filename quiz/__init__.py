@@ -71,14 +71,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     app.wsgi_app = ConfirmFastPath(app, app.wsgi_app)  # type: ignore[method-assign]
     if app.config["QUIZ_PROXY_HOPS"] > 0:
-        # Trust X-Forwarded-For/-Proto/-Host from exactly this many proxies in
+        # Trust X-Forwarded-For/-Proto/-Host/-Port from exactly this many proxies in
         # front of us: the client address for the rate limits, https for HSTS
         # and secure cookies. Never more than there are, or clients could
         # forge their address.
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         hops = app.config["QUIZ_PROXY_HOPS"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)  # type: ignore[method-assign]
 
     cli.init_app(app)
     return app

@@ -7,9 +7,15 @@
 - The two pages our own pages frame (the HTML of an email in the dev
   mailbox and in the organisers' preview) get `frame-ancestors 'self'` and a
   sandbox instead: email HTML has inline styles and must never run script.
-- Referrer-Policy: no-referrer everywhere. Tokens travel in paths
-  (/a/…, /mijn-quiz/…, /afmelden/…); a single global policy means no new
-  token page can forget it.
+- Referrer-Policy: same-origin everywhere. Tokens travel in paths
+  (/a/…, /mijn-quiz/…, /afmelden/…): no other site may ever see such a URL,
+  and a single global policy means no new token page can forget it. Our own
+  site does get the Referer, and must: over https Flask-WTF's CSRF check
+  (WTF_CSRF_SSL_STRICT) refuses a form POST whose Referer is missing or from
+  another origin, and with `no-referrer` browsers send none, so every form
+  answered "Het formulier is verlopen" in production. The Referer that comes
+  back to us lands only in gunicorn's access log, which redacts tokens
+  (quiz.logs); nginx keeps no access log (deploy/nginx.conf).
 - HSTS when the request came over https. Behind a TLS-terminating proxy the
   scheme is only right once ProxyFix trusts X-Forwarded-Proto (issue 9 adds
   it in create_app); until then `request.is_secure` is False there and no
@@ -66,7 +72,7 @@ HSTS = "max-age=31536000; includeSubDomains"
 
 
 _COMMON = (
-    ("Referrer-Policy", "no-referrer"),
+    ("Referrer-Policy", "same-origin"),
     ("X-Content-Type-Options", "nosniff"),
     ("Cross-Origin-Opener-Policy", "same-origin"),
     ("Permissions-Policy", "camera=(), microphone=(), geolocation=(), interest-cohort=()"),

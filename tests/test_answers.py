@@ -140,7 +140,7 @@ def test_get_shows_the_question_with_the_option_preselected(client, quiz):
     assert "Bevestig mijn antwoord" in page.text
     assert "<script" not in page.text  # answering needs no JavaScript
     assert page.headers["Cache-Control"] == "no-store"
-    assert page.headers["Referrer-Policy"] == "no-referrer"
+    assert page.headers["Referrer-Policy"] == "same-origin"
 
 
 # --- POST answers ---------------------------------------------------------------

@@ -113,7 +113,7 @@ def test_a_first_confirmation_is_served_in_front_of_flask(app, client, session, 
     assert spy.calls == calls  # Flask never saw the POST
     assert page.status_code == 200 and '<h1 class="result result-right">Goed!</h1>' in page.text
     assert page.headers["Cache-Control"] == "no-store" and page.headers["X-Robots-Tag"] == "noindex"
-    assert page.headers["Referrer-Policy"] == "no-referrer"
+    assert page.headers["Referrer-Policy"] == "same-origin"
     assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
     assert page.headers["Content-Length"] == str(len(page.data))
     answer = session.scalars(select(Answer)).one()
@@ -235,7 +235,7 @@ def test_an_error_after_the_answer_is_stored_gets_flasks_error_page(app, client,
         status, headers, body = compare(app, client, session, link, option)
     assert status == "500 INTERNAL SERVER ERROR"
     assert "Er ging iets mis bij ons" in body.decode()
-    assert dict(headers)["Referrer-Policy"] == "no-referrer"
+    assert dict(headers)["Referrer-Policy"] == "same-origin"
     assert "template trouble" not in body.decode()
 
 

@@ -98,7 +98,7 @@ def test_export_page_and_json_show_everything(client, session, smtp, sanne):
     for value in PERSONAL:
         assert value in page.text
     assert "Vraag 1: Vraag over stap 1" in page.text and "Wis al mijn gegevens" in page.text
-    assert page.headers["Cache-Control"] == "no-store" and page.headers["Referrer-Policy"] == "no-referrer"
+    assert page.headers["Cache-Control"] == "no-store" and page.headers["Referrer-Policy"] == "same-origin"
 
     assert download.status_code == 200 and download.mimetype == "application/json"
     assert "attachment" in download.headers["Content-Disposition"]

@@ -82,7 +82,7 @@ def test_security_headers_on_every_route(request, client, endpoint, path, who):
     assert response.status_code < 500
     headers = response.headers
     csp = headers["Content-Security-Policy"]
-    assert headers["Referrer-Policy"] == "no-referrer"
+    assert headers["Referrer-Policy"] == "same-origin"
     assert headers["X-Content-Type-Options"] == "nosniff"
     assert "Strict-Transport-Security" not in headers  # plain http here
     if endpoint in FRAMED_ENDPOINTS:

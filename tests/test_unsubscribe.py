@@ -86,7 +86,7 @@ def test_get_and_head_change_nothing(client, session, smtp, sanne):
     page = client.get(path)
     assert page.status_code == 200
     assert "Ja, meld mij af" in page.text and 'method="post"' in page.text
-    assert page.headers["Referrer-Policy"] == "no-referrer"
+    assert page.headers["Referrer-Policy"] == "same-origin"
     assert client.head(path).status_code == 200
     session.refresh(sanne)
     assert sanne.status == "active"

@@ -45,7 +45,7 @@ PRIVATE_HEADERS = (("Cache-Control", "no-store"), ("X-Robots-Tag", "noindex"))
 def private_page(body: str, status: int = 200) -> Response:
     """Pages behind a personal link: never cached, never indexed. (The token
     in the address is not passed on to the sources we link to: every page
-    has Referrer-Policy: no-referrer, see quiz.security.)"""
+    has Referrer-Policy: same-origin, see quiz.security.)"""
     return current_app.response_class(body, status, PRIVATE_HEADERS)
 
 
