@@ -3,6 +3,13 @@ server on loopback (aiosmtpd) and the database the suite runs against.
 
 The suite runs on SQLite by default and on PostgreSQL when
 QUIZ_TEST_DATABASE_URL is set (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test).
+
+With QUIZ_TEST_SHIFT_DAYS=N the whole run takes place N days from today
+(time-machine, clock ticking): `make test-later` runs the suite a year ahead,
+which proves that no test depends on the date it runs on. The shift reaches
+this process and its threads; the processes a test starts (gunicorn, nginx,
+Chromium, the `quiz` command) and the database server keep the real clock,
+so a test that passes between them must not care which clock made a value.
 """
 
 from __future__ import annotations
@@ -14,7 +21,7 @@ import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -32,6 +39,33 @@ from quiz.cli.database import upgrade
 from quiz.db import Base, database, session_scope
 
 PG_URL = os.environ.get("QUIZ_TEST_DATABASE_URL")
+
+
+# --- the date the run takes place on ---------------------------------------
+
+_SHIFT = pytest.StashKey[Any]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    days = os.environ.get("QUIZ_TEST_SHIFT_DAYS")
+    if days:
+        import time_machine
+
+        traveller = time_machine.travel(datetime.now(UTC) + timedelta(days=int(days)), tick=True)
+        traveller.start()
+        config.stash[_SHIFT] = traveller
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    traveller = config.stash.get(_SHIFT, None)
+    if traveller is not None:
+        traveller.stop()
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    if config.stash.get(_SHIFT, None) is None:
+        return None
+    return f"QUIZ_TEST_SHIFT_DAYS: the run takes place on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
 
 
 # --- SMTP ------------------------------------------------------------------
