@@ -28,7 +28,7 @@ bp = Blueprint("mydata", __name__)
 csrf.exempt(bp)
 
 
-@bp.get("/mijn-quiz/<token>/gegevens")
+@bp.get("/mijn-quiz/<token:token>/gegevens")
 @bad_tokens_per_address
 def overview(token: str) -> Response:
     """Everything stored about me, readable, with the download and erase links."""
@@ -46,7 +46,7 @@ def overview(token: str) -> Response:
     return private_page(body)
 
 
-@bp.get("/mijn-quiz/<token>/gegevens.json")
+@bp.get("/mijn-quiz/<token:token>/gegevens.json")
 @bad_tokens_per_address
 def export_json(token: str) -> Response:
     participant = participant_from_link(token, utcnow())
@@ -57,7 +57,7 @@ def export_json(token: str) -> Response:
     return response
 
 
-@bp.route("/mijn-quiz/<token>/wissen", methods=["GET", "POST"])
+@bp.route("/mijn-quiz/<token:token>/wissen", methods=["GET", "POST"])
 @bad_tokens_per_address
 @token_post_per_link
 def erase(token: str) -> Response:

@@ -52,7 +52,7 @@ def _participant(token: str) -> Participant | None:
     return get_session().get(Participant, participant_id)
 
 
-@bp.route("/afmelden/<token>", methods=["GET", "POST"])
+@bp.route("/afmelden/<token:token>", methods=["GET", "POST"])
 @bad_tokens_per_address
 @token_post_per_link
 def unsubscribe(token: str) -> Response:
