@@ -82,7 +82,6 @@ def learn_token_routes(url_map: Map) -> None:
     new = token_prefixes(url_map) - _token_prefixes
     if new:
         _token_prefixes.update(new)
-        # Longest first, so one prefix that ends inside another cannot win.
         alternatives = "|".join(sorted(_token_prefixes, key=lambda p: (-len(p), p)))
         _token_path = re.compile(f"({alternatives})" + _TOKEN)
 
@@ -94,7 +93,12 @@ def knows_token_routes() -> bool:
 def redact(text: str) -> str:
     """`text` with email addresses hashed and link tokens removed."""
     if _token_path is not None:
-        text = _token_path.sub(r"\1<token>", text)
+        # Again until nothing changes: matches do not overlap, so of a path
+        # with two tokens one pass takes only one. A redacted segment ("<token>")
+        # is never taken again, so this ends.
+        redacted = _token_path.sub(r"\1<token>", text)
+        while redacted != text:
+            text, redacted = redacted, _token_path.sub(r"\1<token>", redacted)
     return _EMAIL.sub(lambda m: f"<e-mail #{hash_email(m.group(0).replace('%40', '@'))}>", text)
 
 

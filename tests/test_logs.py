@@ -77,6 +77,26 @@ def test_every_route_argument_is_a_token_or_not_secret(app):
     }
 
 
+def test_redaction_follows_any_rule_with_token_segments(monkeypatch):
+    """The pattern comes from the rules alone: a token after another variable,
+    two tokens in one path, a converter registered under another name."""
+    from werkzeug.routing import Map, Rule
+
+    from quiz import logs
+
+    monkeypatch.setattr(logs, "_token_prefixes", set())  # this process's routes, restored after
+    monkeypatch.setattr(logs, "_token_path", None)
+    url_map = Map(
+        [Rule("/set/<int:n>/<link:t>", endpoint="one"), Rule("/x/<link:a>/y/<link:b>", endpoint="two")],
+        converters={"link": TokenConverter},
+    )
+    logs.learn_token_routes(url_map)
+    assert logs.redact(f"GET /set/3/{TOKEN} /x/{TOKEN}/y/{TOKEN}?q=1") == (
+        "GET /set/3/<token> /x/<token>/y/<token>?q=1"
+    )
+    assert logs.redact("/set/3") == "/set/3" and logs.redact("/x/abc") == "/x/<token>"
+
+
 def test_the_apps_log_redacts_every_token_route(app_config):
     """Flask's own line for an unhandled error in a request names the path;
     for every token route, what the app's log handlers write holds no token."""
