@@ -20,6 +20,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from quiz.extensions import csrf
 
     app = Flask(__name__, instance_relative_config=True)
+    # <token:...> marks the path segments that are signed links (quiz.urls).
+    from quiz.urls import TokenConverter
+
+    app.url_map.converters["token"] = TokenConverter
     env_file = None if config and config.get("QUIZ_IGNORE_DOTENV") else ".env"
     app.config.update(load_settings(env_file=env_file, instance_path=app.instance_path))
     if config:
@@ -80,5 +84,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         hops = app.config["QUIZ_PROXY_HOPS"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)  # type: ignore[method-assign]
 
+    # Every route is registered now: the logs redact the tokens of all of them.
+    logs.learn_token_routes(app.url_map)
     cli.init_app(app)
     return app

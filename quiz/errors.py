@@ -39,9 +39,29 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "De quiz is al een tijd afgelopen, of je gegevens zijn gewist. Daarom kun je deze pagina "
         "niet meer bekijken.",
     ),
+    "expired_erase": (
+        "Deze link werkt niet meer",
+        "Met deze link kun je je gegevens niet meer wissen: er is nu niets gewist. Wil je dat we je "
+        "gegevens wissen? Mail ons; het adres staat in de privacyverklaring.",
+    ),
+    "erased_erase": (
+        "Je gegevens zijn al gewist",
+        "We hebben je e-mailadres, naam en andere gegevens al eerder gewist. Daarom werkt deze link "
+        "niet meer.",
+    ),
     "invalid_unsubscribe": (
         "Deze afmeldlink klopt niet",
         "De link is niet compleet of is veranderd. Gebruik de afmeldlink onderaan een van de quizmails.",
+    ),
+    "expired_unsubscribe": (
+        "Deze afmeldlink is te oud",
+        "Deze link werkt niet meer. Met deze link ben je dus niet afgemeld. Krijg je nog e-mails "
+        "van ons? Gebruik dan de afmeldlink onderaan de nieuwste e-mail.",
+    ),
+    "gone_unsubscribe": (
+        "Deze aanmelding bestaat niet meer",
+        "We hebben de gegevens van deze aanmelding al verwijderd. Via deze aanmelding krijg je geen "
+        "e-mails meer. Krijg je toch nog e-mails van ons? Gebruik dan de afmeldlink onderaan die e-mail.",
     ),
     "invalid_discussed": (
         "Deze link klopt niet",

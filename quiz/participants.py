@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -42,9 +42,17 @@ def register(
     Whatever the outcome, the person sees the same "check your email" page, so
     nobody can find out who takes part. Returns what happened, for logs and tests:
     'new', 'resent', 'already_active', 'throttled' or 'inactive'.
+
+    An address is one person whatever its case: signing up again as
+    case.test@ after Case.Test@ finds the same participant (the database's
+    unique index on lower(email) says the same), and mail keeps going to
+    the spelling given first.
     """
     participant = session.scalar(
-        select(Participant).where(Participant.campaign_id == campaign.id, Participant.email == data.email)
+        select(Participant).where(
+            Participant.campaign_id == campaign.id,
+            func.lower(Participant.email) == func.lower(data.email),
+        )
     )
     if participant is None:
         participant = Participant(

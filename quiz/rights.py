@@ -2,7 +2,10 @@
 
 - Unsubscribing stops all mail: the status becomes 'unsubscribed' and every
   delivery not yet sent is cancelled in the same transaction, so no tick of
-  the scheduler can slip one more email out in between. Idempotent.
+  the scheduler can slip one more email out in between. Idempotent. A
+  bounced participant becomes 'unsubscribed' too: a bounce is no wish and an
+  organiser may retry the address (quiz.outbox.requeue), an unsubscribe is
+  one, and nothing undoes it.
 - Erasing removes every personal field of the participant (address, name,
   organisation, sector, role, consent record), the client fingerprints and
   user agents of their link hits and any delivery error text (an SMTP reply
@@ -25,20 +28,31 @@ from sqlalchemy.orm import Session
 from quiz import outbox
 from quiz.models import Answer, Delivery, LinkHit, Option, Participant, Question
 
-# Statuses that still receive mail; unsubscribing means leaving these.
+# Statuses that still receive mail.
 RECEIVING = ("pending", "active", "completed")
+# Statuses an unsubscribe changes: those, and a bounce (which can be retried).
+CAN_UNSUBSCRIBE = (*RECEIVING, "bounced")
+# The statuses as participants read them (their "Mijn gegevens" page).
+STATUS_NAMES = {
+    "pending": "aangemeld, nog niet bevestigd",
+    "active": "doet mee",
+    "completed": "quiz afgerond",
+    "unsubscribed": "afgemeld",
+    "bounced": "e-mail kwam niet aan",
+    "erased": "gewist",
+}
 PERSONAL_FIELDS = ("email", "name", "organisation", "sector", "role", "consent_at", "consent_version")
 
 
 def unsubscribe(session: Session, participant: Participant, now: datetime) -> bool:
     """Stop every email to `participant`; True if this call changed anything.
 
-    Commits. A participant already unsubscribed, bounced or erased stays as
-    they are (an erased one is not turned back into 'unsubscribed'), but any
-    delivery still pending is cancelled all the same.
+    Commits. A participant already unsubscribed or erased stays as they are
+    (an erased one is not turned back into 'unsubscribed'), but any delivery
+    still pending is cancelled all the same.
     """
     changed = False
-    if participant.status in RECEIVING:
+    if participant.status in CAN_UNSUBSCRIBE:
         participant.status = "unsubscribed"
         participant.status_changed_at = now
         changed = True

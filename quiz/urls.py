@@ -1,4 +1,11 @@
-"""Absolute links for emails, built from QUIZ_BASE_URL.
+"""URLs: the `token` path converter, and absolute links for emails.
+
+Every route whose path holds a signed link token declares it as
+`<token:token>`. The converter matches what the default one does (so a
+damaged token still reaches its view and gets its Dutch page); what it adds
+is the name: the URL map itself then says which path segments are
+credentials, and quiz.logs redacts exactly those, in the app's log and in
+gunicorn's access log.
 
 Emails are rendered by the scheduler, outside any request, so links come from
 the configured public address rather than from the request's Host header
@@ -10,6 +17,11 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app
+from werkzeug.routing import BaseConverter
+
+
+class TokenConverter(BaseConverter):
+    """A signed link token as one path segment (see the module docstring)."""
 
 
 def external_url(endpoint: str, **values: Any) -> str:

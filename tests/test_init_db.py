@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect, text
 
@@ -32,6 +33,10 @@ def test_init_db_twice_is_harmless(runner):
     assert result.exit_code == 0, result.output
 
 
+# SQLAlchemy cannot reflect an index on an expression from SQLite (it says
+# so, and Alembic then leaves it out of the comparison); PostgreSQL compares it.
+@pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based index")
+@pytest.mark.filterwarnings("ignore:autogenerate skipping metadata-specified expression-based index")
 def test_models_and_migrations_agree(app):
     """Autogenerate against the migrated database finds nothing to do: every
     model change came with a migration."""
@@ -42,5 +47,10 @@ def test_models_and_migrations_agree(app):
 
     with database(app).engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+        if conn.dialect.name == "sqlite":  # what SQLite's reflection skips, by its stored SQL
+            sql = conn.execute(
+                text("SELECT sql FROM sqlite_master WHERE name = 'uq_participant_campaign_id_lower_email'")
+            ).scalar()
+            assert sql is not None and "UNIQUE" in sql and "lower(email)" in sql
     assert diff == []
     assert MIGRATIONS.is_dir()

@@ -165,6 +165,58 @@ def test_same_answer_for_new_pending_and_active_addresses(app, client, session, 
     assert "Je doet al mee" in smtp.messages[-1]["Subject"]
 
 
+def test_one_person_one_row_whatever_the_case(app, client, session, smtp, campaign):
+    """Case.Test@, case.test@ and CASE.TEST@ are one person: one participant,
+    one confirmation, to the spelling given first; signing up again in
+    another case does what signing up again in the same case does."""
+    spellings = ("Case.Test@example.org", "case.test@example.org", "CASE.TEST@EXAMPLE.ORG")
+    for spelling in spellings:
+        assert sign_up(client, email=spelling).status_code == 303
+    send_all(app)
+    assert session.scalars(select(Participant.email)).all() == ["Case.Test@example.org"]
+    assert [rcpts for _, rcpts in smtp.envelopes] == [["Case.Test@example.org"]]
+
+    # After the resend interval: a new confirmation, to the first spelling,
+    # and the new details replace the old, as with the same spelling.
+    with time_machine.travel(utcnow() + timedelta(minutes=11)):
+        sign_up(client, email="cASE.tEST@example.org", name="C. Test")
+        send_all(app)
+    session.expire_all()
+    participant = session.scalars(select(Participant)).one()
+    assert (participant.email, participant.name) == ("Case.Test@example.org", "C. Test")
+    assert [rcpts for _, rcpts in smtp.envelopes][1:] == [["Case.Test@example.org"]]
+    assert "Bevestig" in smtp.messages[1]["Subject"]
+
+    participant.status = "active"
+    session.commit()
+    with time_machine.travel(utcnow() + timedelta(minutes=30)):
+        sign_up(client, email="case.test@example.org")
+        send_all(app)
+    assert session.scalar(select(func.count()).select_from(Participant)) == 1
+    assert smtp.envelopes[-1][1] == ["Case.Test@example.org"]
+    assert "Je doet al mee" in smtp.messages[-1]["Subject"]
+
+
+def test_the_database_refuses_an_address_twice_in_any_case(session, campaign):
+    """The rule holds in the database, not only in quiz.participants: a second
+    row for the same address in another case is refused (per campaign;
+    erased rows, whose address is gone, do not count)."""
+    from sqlalchemy.exc import IntegrityError
+
+    from tests.factories import make_participant
+
+    now = utcnow()
+    make_participant(session, campaign, now, email="Anna.Bakker@example.org")
+    with pytest.raises(IntegrityError):
+        make_participant(session, campaign, now, email="anna.bakker@example.org")
+    session.rollback()
+    other = make_campaign(session, now, slug="andere")
+    make_participant(session, other, now, email="anna.bakker@example.org")
+    for _ in range(2):
+        make_participant(session, campaign, now, email=None, status="erased")
+    assert session.scalar(select(func.count()).select_from(Participant)) == 4
+
+
 @pytest.mark.parametrize(
     ("mutate", "status", "text"),
     [

@@ -9,6 +9,7 @@ import time_machine
 from sqlalchemy import select
 
 from quiz import participants
+from quiz.db import utcnow
 from quiz.mailer import transport_from_config
 from quiz.models import Delivery, Participant
 from quiz.outbox import drain, enqueue
@@ -148,13 +149,94 @@ def test_a_damaged_or_foreign_link_is_refused_in_dutch(client, session, smtp, sa
     assert sanne.status == "active"
 
 
-def test_link_for_a_participant_removed_since_shows_done(app, client, session, smtp, sanne):
+ONE_CLICK = {"data": "List-Unsubscribe=One-Click", "content_type": "application/x-www-form-urlencoded"}
+
+
+def test_an_expired_link_says_so_and_claims_nothing(app, session, smtp, sanne):
+    """Older than the links' 400 days: not "Je bent afgemeld" while she
+    stays active, but what is true: this link did nothing, and where a link
+    that works is. The same for the mail program's one-click POST."""
+    path = unsubscribe_path(smtp.messages[0])
+    client = app.test_client()
+    with time_machine.travel(utcnow() + timedelta(days=401), tick=False):
+        page, one_click = client.get(path), client.post(path, **ONE_CLICK)
+    for response in (page, one_click):
+        assert response.status_code == 410
+        assert "Deze afmeldlink is te oud" in response.text
+        assert "niet afgemeld" in response.text and "nieuwste e-mail" in response.text
+        assert "Je bent afgemeld" not in response.text and "Ja, meld mij af" not in response.text
+    session.refresh(sanne)
+    assert sanne.status == "active"
+    assert statuses(session, sanne.id) == {1: "sent", 2: "pending"}
+
+
+def set_status(session, participant, status: str) -> None:
+    participant.status = status
+    if status == "erased":
+        participant.email = participant.name = participant.organisation = None
+    session.commit()
+
+
+# (status before, what the GET page says, is the button there, status after the
+# POST, what the POST's page says). "Je krijgt geen e-mails meer" is said only
+# where it is true, and for the campaign whose link it is.
+STATES = [
+    ("active", "Afmelden voor de MeldcodeQuiz", True, "unsubscribed", "Je bent afgemeld"),
+    ("completed", "Afmelden voor de MeldcodeQuiz", True, "unsubscribed", "Je bent afgemeld"),
+    ("pending", "Afmelden voor de MeldcodeQuiz", True, "unsubscribed", "Je bent afgemeld"),
+    # A bounce is not an unsubscribe: an organiser may retry the address
+    # (quiz outbox retry), so pressing the button must record the wish.
+    ("bounced", "kwam niet aan", True, "unsubscribed", "Je bent afgemeld"),
+    ("unsubscribed", "Je bent al afgemeld", False, "unsubscribed", "Je bent afgemeld"),
+    ("erased", "Je gegevens zijn gewist", False, "erased", "Je gegevens zijn gewist"),
+]
+
+
+@pytest.mark.parametrize(("before", "page_says", "button", "after", "done_says"), STATES)
+def test_every_state_of_the_page_tells_the_truth(
+    app, session, smtp, sanne, before, page_says, button, after, done_says
+):
+    path = unsubscribe_path(smtp.messages[0])
+    set_status(session, sanne, before)
+    client = app.test_client()
+    page = client.get(path)
+    assert page.status_code == 200 and page_says in page.text
+    assert ("Ja, meld mij af" in page.text) is button
+    if before != "bounced":
+        assert "kwam niet aan" not in page.text
+    assert ("afgemeld" in page.text.split("</h1>")[0]) is (before == "unsubscribed")
+    done = client.post(path, **ONE_CLICK)
+    assert done.status_code == 200 and done_says in done.text
+    if after == "erased":
+        assert "afgemeld" not in done.text
+    assert "Je krijgt geen e-mails meer voor MeldcodeQuiz test" in done.text
+    session.refresh(sanne)
+    assert sanne.status == after
+    assert statuses(session, sanne.id)[2] == "cancelled"
+
+
+def test_link_for_a_participant_removed_since_says_so(app, client, session, smtp, sanne):
+    """A genuine link whose participant row is gone: nothing to unsubscribe,
+    and the page says that, not "Je bent afgemeld"."""
     path = unsubscribe_path(smtp.messages[0])
     session.delete(session.get(Participant, sanne.id))
     session.commit()
-    assert client.get(path).status_code == 200
-    response = client.post(path)
-    assert response.status_code == 200 and "Je bent afgemeld" in response.text
+    for response in (client.get(path), client.post(path, **ONE_CLICK)):
+        assert response.status_code == 410
+        assert "Deze aanmelding bestaat niet meer" in response.text
+        assert "Je bent afgemeld" not in response.text
+
+
+def test_my_data_says_afgemeld_only_when_so(client, session, smtp, sanne):
+    my_data = next(link for link in links(smtp.messages[0]) if link.startswith("/mijn-quiz/"))
+    my_data = my_data.split("/vraag/")[0] + "/gegevens"
+    set_status(session, sanne, "bounced")
+    page = client.get(my_data).text
+    assert "Je bent afgemeld" not in page and "Meld mij af" in page and "kwam niet aan" in page
+    assert "bounced" not in page  # the status in Dutch
+    set_status(session, sanne, "unsubscribed")
+    page = client.get(my_data).text
+    assert "Je bent afgemeld" in page and "Meld mij af" not in page
 
 
 def test_unsubscribed_participant_can_still_reach_my_data(client, session, smtp, sanne):

@@ -118,7 +118,7 @@ def participant_from_link(token: str, now: datetime) -> Participant:
         return answering.read_manage_link(get_session(), token, now)
 
 
-@bp.get("/mijn-quiz/<token>/vraag/<int:position>")
+@bp.get("/mijn-quiz/<token:token>/vraag/<int:position>")
 @bad_tokens_per_address
 def open_question(token: str, position: int) -> Response:
     """A question not answered yet: on to its answer page, nothing chosen.
@@ -145,7 +145,7 @@ def open_question(token: str, position: int) -> Response:
     return redirect(answer_url, code=303)
 
 
-@bp.get("/mijn-quiz/<token>")
+@bp.get("/mijn-quiz/<token:token>")
 @bad_tokens_per_address
 def my_quiz(token: str) -> Response:
     now = utcnow()

@@ -217,7 +217,7 @@ def record_first_answer(
     return answer, created, distribution
 
 
-@bp.route("/a/<token>", methods=["GET", "POST"])
+@bp.route("/a/<token:token>", methods=["GET", "POST"])
 @bad_tokens_per_address
 @token_post_per_link.counted_by_view  # every POST but the one that records the answer (_confirm)
 def answer(token: str) -> Response:
@@ -282,7 +282,7 @@ def preview_token(question_id: int, option_id: int | None = None) -> str:
     return make_token("preview", [question_id, option_id or 0])
 
 
-@bp.route("/voorbeeld/<token>", methods=["GET", "POST"])
+@bp.route("/voorbeeld/<token:token>", methods=["GET", "POST"])
 def preview(token: str) -> Response:
     """What a participant sees, for checking a question before it goes out:
     no LinkHit, no Answer, no other participants' figures."""

@@ -78,7 +78,7 @@ def record_discussed(participant_id: int, question_id: int, now: datetime) -> An
     return answering.recorded_answer(session, participant_id, question_id)
 
 
-@bp.route("/besproken/<token>", methods=["GET", "POST"])
+@bp.route("/besproken/<token:token>", methods=["GET", "POST"])
 @bad_tokens_per_address
 @token_post_per_link
 def discussed(token: str) -> Response:

@@ -90,7 +90,7 @@ def _participant_from_token(token: str) -> Participant:
     return participant
 
 
-@bp.route("/bevestig/<token>", methods=["GET", "POST"])
+@bp.route("/bevestig/<token:token>", methods=["GET", "POST"])
 @bad_tokens_per_address
 @token_post_per_link
 def confirm(token: str) -> str | Response:
@@ -109,7 +109,7 @@ def confirm(token: str) -> str | Response:
     return render_template("signup/confirm.html", form=form, participant=participant)
 
 
-@bp.get("/welkom/<token>")
+@bp.get("/welkom/<token:token>")
 @bad_tokens_per_address
 def welcome(token: str) -> str:
     participant = _participant_from_token(token)

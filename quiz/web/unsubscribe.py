@@ -5,8 +5,14 @@ open every link in an email, so opening a link must never unsubscribe. POST
 unsubscribes; it is also what a mail program sends for the one-click button
 (`List-Unsubscribe-Post: List-Unsubscribe=One-Click`, RFC 8058), without a
 cookie or a CSRF token, so this blueprint is exempt from CSRFProtect: the
-signed token in the address is the credential. Idempotent: a second POST,
-or one for a participant who was since erased, shows the same result.
+signed token in the address is the credential. Idempotent: a second POST
+shows the same result.
+
+Every page says what is true for this link's participant, and only that:
+already unsubscribed, erased, a bounced address (which can still be
+unsubscribed), or the button. A link older than the links' backstop, or
+whose participant row is gone, changes nothing and gets a 410 page saying
+so, never "Je bent afgemeld"; a damaged or foreign one the 400 page.
 """
 
 from __future__ import annotations
@@ -17,10 +23,11 @@ from werkzeug.wrappers import Response
 from quiz import rights
 from quiz.answering import MAX_ID, TOKEN_BACKSTOP_SECONDS, manage_token
 from quiz.db import get_session, utcnow
+from quiz.errors import token_pages
 from quiz.extensions import csrf
 from quiz.limits import bad_tokens_per_address, token_post_per_link
 from quiz.models import Participant
-from quiz.tokens import TokenExpired, TokenInvalid, make_token, read_token
+from quiz.tokens import make_token, read_token
 from quiz.urls import external_url
 from quiz.web.answers import private_page
 
@@ -37,34 +44,33 @@ def unsubscribe_url(participant_id: int) -> str:
     return external_url("unsubscribe.unsubscribe", token=unsubscribe_token(participant_id))
 
 
-def _participant(token: str) -> Participant | None:
-    """The participant behind a genuine token, or None when there is nothing
-    left to unsubscribe: the row was removed, or the link is older than the
-    token backstop (its data was erased by retention long before)."""
-    try:
+def _participant(token: str) -> Participant:
+    """The participant behind a genuine token. The 400 page for a damaged or
+    foreign token; the 410 page for one older than the token backstop (it
+    proves nothing any more) or whose participant row was removed (nothing
+    left to unsubscribe)."""
+    with token_pages("unsubscribe"):
         participant_id = read_token("unsubscribe", token, TOKEN_BACKSTOP_SECONDS, utcnow())
-    except TokenExpired:
-        return None
-    except TokenInvalid:
-        abort(400, description="invalid_unsubscribe")
     if type(participant_id) is not int or not 0 < participant_id <= MAX_ID:
         abort(400, description="invalid_unsubscribe")
-    return get_session().get(Participant, participant_id)
+    participant = get_session().get(Participant, participant_id)
+    if participant is None:
+        abort(410, description="gone_unsubscribe")
+    return participant
 
 
-@bp.route("/afmelden/<token>", methods=["GET", "POST"])
+@bp.route("/afmelden/<token:token>", methods=["GET", "POST"])
 @bad_tokens_per_address
 @token_post_per_link
 def unsubscribe(token: str) -> Response:
     participant = _participant(token)
-    receiving = participant is not None and participant.status in rights.RECEIVING
     if request.method == "POST":
-        if participant is not None:
-            rights.unsubscribe(get_session(), participant, utcnow())
-        manage = None
-        if participant is not None and participant.status == "unsubscribed":
-            manage = manage_token(participant.id)
+        rights.unsubscribe(get_session(), participant, utcnow())
+        manage = manage_token(participant.id) if participant.status == "unsubscribed" else None
         body = render_template("rights/unsubscribed.html", participant=participant, manage_token=manage)
         return private_page(body)
-    body = render_template("rights/unsubscribe.html", participant=participant, receiving=receiving)
+    can_unsubscribe = participant.status in rights.CAN_UNSUBSCRIBE
+    body = render_template(
+        "rights/unsubscribe.html", participant=participant, can_unsubscribe=can_unsubscribe
+    )
     return private_page(body)
