@@ -57,6 +57,30 @@ SUPPORT: dict[tuple[str, int], tuple[str, list[str]]] = {
         "help; whether and which own help continues is decided together with Veilig Thuis",
         "the old either/or of \"hulp óf melden\" was dropped.",
     ]),
+    ("meldcode-verdieping", 1): ("B", [
+        "A disclosure (a child or adult tells on their own about violence): listen calmly and take it "
+        "seriously, do not promise secrecy, say what you are going to do next",
+    ]),
+    ("meldcode-verdieping", 2): ("C", [
+        "The meldcode also covers sexual violence, honour-based violence, elder abuse and female genital "
+        "mutilation.",
+        "lets a professional report to Veilig Thuis and share information without consent, even under "
+        "professional secrecy",
+        "Inform, don't ask permission. The client is in principle told about an intended report",
+    ]),
+    ("meldcode-verdieping", 3): ("A", [
+        "Report in any case: acute or structural unsafety; when you cannot give effective help; when "
+        "unsafety continues or returns despite help.",
+        "Does the help lead to safety within the desired time? No → report.",
+    ]),
+    ("meldcode-verdieping", 4): ("A", [
+        "Veilig Thuis outside office hours is reachable for urgent situations; for acute danger call 112.",
+        "Acute onveiligheid: direct physical danger; safety now and in the coming days not guaranteed.",
+    ]),
+    ("meldcode-verdieping", 5): ("C", [
+        "in education staff must report a possible sexual offence by a staff member against a pupil to the "
+        "school board, which must consult the vertrouwensinspecteur and may have to report to the police",
+    ]),
 }  # fmt: skip
 
 

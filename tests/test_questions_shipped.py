@@ -1,4 +1,4 @@
-"""The shipped set, questions/meldcode.toml:
+"""The shipped sets, questions/meldcode.toml and questions/meldcode-verdieping.toml:
 valid, complete, sourced, B1 Dutch, and published as a new version where
 participants may have answered the old one.
 
@@ -28,6 +28,7 @@ from tests.readability import MINIMUM, flesch_douma, question_text, words_to_avo
 ROOT = Path(__file__).resolve().parent.parent
 SETS = {
     "meldcode": ROOT / "questions" / "meldcode.toml",
+    "meldcode-verdieping": ROOT / "questions" / "meldcode-verdieping.toml",
 }
 VERSION_1 = Path(__file__).parent / "data" / "shipped" / "meldcode-v1.toml"
 FACTS = ROOT / "docs" / "meldcode-facts.md"
@@ -60,6 +61,12 @@ def flat(text: str) -> str:
 def test_five_days_one_meldcode_step_each() -> None:
     assert (SHIPPED.slug, SHIPPED.language) == ("meldcode", "nl")
     assert [(q.day, q.meldcode_step) for q in SHIPPED.questions] == [(1, 1), (2, 2), (3, 3), (4, 4), (5, 5)]
+
+
+def test_the_second_set_has_five_other_questions() -> None:
+    second = DATA["meldcode-verdieping"]
+    assert (second.slug, second.language, len(second.questions)) == ("meldcode-verdieping", "nl", 5)
+    assert not {q.title for q in second.questions} & {q.title for q in SHIPPED.questions}
 
 
 @pytest.mark.parametrize("slug", SETS)
@@ -238,3 +245,14 @@ def test_version_2_is_published_next_to_version_1_and_its_answers(session: Sessi
     session.refresh(campaign)
     assert campaign.question_set_id == old.id
     assert session.scalars(select(Answer)).one().option.text == chosen.text
+
+
+def test_the_second_set_imports_as_its_own_set(session: Session) -> None:
+    now = at("2026-11-16 09:00")
+    import_set(session, SHIPPED, now)
+    result = import_set(session, DATA["meldcode-verdieping"], now)
+    assert result.action == "created"
+    assert sorted((qs.slug, qs.version) for qs in _stored(session)) == [
+        ("meldcode", 1),
+        ("meldcode-verdieping", 1),
+    ]
