@@ -31,6 +31,22 @@ def test_validate_says_ok_with_the_number_of_questions(runner: FlaskCliRunner) -
     assert result.output == f"{SHIPPED}: OK: 5 questions\n"
 
 
+def test_validate_prints_warnings_but_passes(runner: FlaskCliRunner, tmp_path: Path) -> None:
+    from tests.test_questions_validate import SOURCES
+
+    path = tmp_path / "bronnen.toml"
+    path.write_text(SOURCES, "utf-8")
+    result = quiz(runner, "validate", str(path))
+    assert result.exit_code == 0
+    assert result.output.splitlines() == [
+        f"{path}:16:1: warning: question 1, source 1: 'https://www.augeo.nl' is a home page; "
+        "link the page that supports the claim instead  [questions[0].sources[0].url]",
+        f"{path}:20:1: warning: question 1, source 2: 'https://www.augeo.nl/' is a home page; "
+        "link the page that supports the claim instead  [questions[0].sources[1].url]",
+        f"{path}: OK: 1 questions",
+    ]
+
+
 def test_validate_prints_every_problem_and_fails(runner: FlaskCliRunner) -> None:
     broken = DATA / "two_correct.toml"
     result = quiz(runner, "validate", str(SHIPPED), str(broken), "does-not-exist.toml")

@@ -121,6 +121,7 @@ def test_readme_example_is_a_valid_set() -> None:
     example = section.split("```toml\n", 1)[1].split("```", 1)[0]
     result = validate_text(example, "README.md")
     assert result.problems == []
+    assert result.warnings == []
     assert result.data is not None
     assert result.data.questions[0].meldcode_step == 1
     assert result.data.questions[0].options[0].feedback
@@ -144,3 +145,55 @@ def test_no_single_line_edit_crashes_the_validator() -> None:
         result = validate_text("".join(variant), "edited.toml")
         assert (result.data is None) == bool(result.problems)
         assert all(p.line >= 1 and p.col >= 1 and p.message and p.message_nl for p in result.problems)
+
+
+SOURCES = """
+slug = "bronnen"
+title = "Bronnen"
+sector_notice = "Check de meldcode van je eigen sector."
+
+[[questions]]
+day = 1
+title = "Vraag"
+body = "Wat doe je?"
+explanation = "Uitleg."
+discussion_prompt = "Bespreek."
+options = [{ label = "A", text = "Dit", correct = true }, { label = "B", text = "Dat" }]
+
+[[questions.sources]]
+title = "Augeo"
+url = "https://www.augeo.nl"
+
+[[questions.sources]]
+title = "Augeo met een schuine streep"
+url = "https://www.augeo.nl/"
+
+[[questions.sources]]
+title = "Augeo – Kindcheck"
+url = "https://www.augeo.nl/nl-nl/kindcheck"
+"""
+
+
+def test_a_source_without_a_path_is_a_warning_and_the_file_stays_valid() -> None:
+    """A home page as a source makes the reader search for the claim (issue 20, item 4)."""
+    result = validate_text(SOURCES, "bronnen.toml")
+    assert result.problems == []
+    assert result.data is not None and len(result.data.questions[0].sources) == 3
+    assert [str(w) for w in result.warnings] == [
+        "bronnen.toml:16:1: warning: question 1, source 1: 'https://www.augeo.nl' is a home page; "
+        "link the page that supports the claim instead",
+        "bronnen.toml:20:1: warning: question 1, source 2: 'https://www.augeo.nl/' is a home page; "
+        "link the page that supports the claim instead",
+    ]
+    assert [w.path for w in result.warnings] == ["questions[0].sources[0].url", "questions[0].sources[1].url"]
+    assert result.warnings[0].message_nl == (
+        "Vraag 1, bron 1: 'https://www.augeo.nl' is een startpagina; "
+        "link liever naar de pagina waar de informatie staat"
+    )
+
+
+def test_warnings_are_kept_when_a_file_also_has_errors() -> None:
+    result = validate_text(SOURCES.replace('correct = true', 'correct = false'), "bronnen.toml")
+    assert result.data is None
+    assert [p.code for p in result.problems] == ["no_correct"]
+    assert [w.code for w in result.warnings] == ["source_url_no_path", "source_url_no_path"]

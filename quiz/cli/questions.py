@@ -24,7 +24,8 @@ def _validate_file(path: str) -> Validated | None:
         click.echo(f"{path}: cannot read the file: {exc.strerror or exc}", err=True)
         return None
     result = validate_bytes(content, path)
-    for problem in result.problems:
+    # Warnings first would bury the errors; they come after, and never fail the command.
+    for problem in [*result.problems, *result.warnings]:
         click.echo(f"{problem}  [{problem.path}]" if problem.path else str(problem))
     return result
 

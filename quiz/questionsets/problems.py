@@ -84,7 +84,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "a source URL must start with https:// and name a website",
         "Een bron-URL begint met https:// en noemt een website",
     ),
+    "source_url_no_path": (
+        "'{url}' is a home page; link the page that supports the claim instead",
+        "'{url}' is een startpagina; link liever naar de pagina waar de informatie staat",
+    ),
 }
+
+# Codes that do not stop a file from being valid: the file still imports,
+# but the organiser is told (`Validated.warnings`).
+WARNING_CODES = frozenset({"source_url_no_path"})
 
 # Expected types, for the "type" message.
 TYPE_NAMES: dict[str, tuple[str, str]] = {
@@ -110,6 +118,11 @@ class Problem:
     params: Mapping[str, Any] = field(default_factory=dict)
 
     @property
+    def is_warning(self) -> bool:
+        """A warning leaves the file valid; an error stops validation and import."""
+        return self.code in WARNING_CODES
+
+    @property
     def message(self) -> str:
         """The English message, prefixed with which question it is about."""
         return self._render(0)
@@ -130,7 +143,8 @@ class Problem:
         return f"{where}: {text}"
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.col}: {self.message}"
+        kind = "warning: " if self.is_warning else ""
+        return f"{self.file}:{self.line}:{self.col}: {kind}{self.message}"
 
 
 def _describe(path: str, lang: int) -> str:

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from quiz.questionsets.positions import KeyPositions, scan
 from quiz.questionsets.problems import TYPE_NAMES, Problem
@@ -82,10 +83,15 @@ class QuestionSetData:
 
 @dataclass(frozen=True)
 class Validated:
-    """The result of validation: `data` is set only when `problems` is empty."""
+    """The result of validation: `data` is set only when `problems` is empty.
+
+    `warnings` never stop a file: they point at things an organiser should
+    fix but that are not wrong as such (a source that links a home page).
+    """
 
     data: QuestionSetData | None
     problems: list[Problem]
+    warnings: list[Problem] = field(default_factory=list)
 
 
 # field name → (type, required)
@@ -132,9 +138,10 @@ def validate_text(text: str, filename: str = "<text>") -> Validated:
         return Validated(None, [_syntax_problem(exc, filename)])
     checker = _Checker(filename, scan(text))
     data = checker.question_set(raw)
+    warnings = sorted(checker.warnings, key=lambda p: (p.line, p.col))
     if checker.problems:
-        return Validated(None, sorted(checker.problems, key=lambda p: (p.line, p.col)))
-    return Validated(data, [])
+        return Validated(None, sorted(checker.problems, key=lambda p: (p.line, p.col)), warnings)
+    return Validated(data, [], warnings)
 
 
 def validate_bytes(content: bytes, filename: str) -> Validated:
@@ -166,10 +173,12 @@ class _Checker:
         self.filename = filename
         self.positions = positions
         self.problems: list[Problem] = []
+        self.warnings: list[Problem] = []
 
     def add(self, path: str, code: str, **params: Any) -> None:
         pos = self.positions.of(path)
-        self.problems.append(Problem(self.filename, pos.line, pos.col, path, code, params))
+        problem = Problem(self.filename, pos.line, pos.col, path, code, params)
+        (self.warnings if problem.is_warning else self.problems).append(problem)
 
     def fields(self, table: dict[str, Any], path: str, spec: dict[str, tuple[str, bool]]) -> dict[str, Any]:
         """The fields of `table` that have the right type; problems for the rest."""
@@ -308,4 +317,8 @@ class _Checker:
         url = self.text(s, path, "url")
         if url and not re.fullmatch(r"https://[^\s/?#]+\.[^\s/?#]+(?:[/?#]\S*)?", url):
             self.add(f"{path}.url", "source_url")
+        elif url and urlsplit(url).path in ("", "/"):
+            # A home page makes the reader search for the claim, and a trainer
+            # cannot check it: the source should open the page it cites.
+            self.add(f"{path}.url", "source_url_no_path", url=url)
         return SourceData(title=title, url=url)
