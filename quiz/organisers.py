@@ -132,6 +132,23 @@ def authenticate(session: Session, email: str, password: str, now: datetime) -> 
     return LoginResult("ok", organiser)
 
 
+def end_sessions(organiser: Organiser) -> None:
+    """End every open session of `organiser` (the caller commits): their
+    cookies hold the old session version, which no admin request accepts."""
+    organiser.session_version = (organiser.session_version or 0) + 1
+
+
+def change_password(session: Session, organiser: Organiser, password: str) -> None:
+    """Set a new password and end the organiser's open sessions (commits);
+    ValueError says why when the password is too weak."""
+    problem = password_problem(password)
+    if problem:
+        raise ValueError(problem)
+    organiser.password_hash = hash_password(password)
+    end_sessions(organiser)
+    session.commit()
+
+
 def create_organiser(session: Session, email: str, password: str, now: datetime) -> Organiser:
     """A new active organiser (commits). ValueError says why when the address is
     invalid or taken, or the password too weak."""
@@ -142,7 +159,12 @@ def create_organiser(session: Session, email: str, password: str, now: datetime)
     if session.scalar(select(Organiser.id).where(Organiser.email == address)) is not None:
         raise ValueError(f"an organiser {address} exists already")
     organiser = Organiser(
-        email=address, password_hash=hash_password(password), active=True, failed_logins=0, created_at=now
+        email=address,
+        password_hash=hash_password(password),
+        active=True,
+        failed_logins=0,
+        created_at=now,
+        session_version=0,
     )
     session.add(organiser)
     session.commit()

@@ -169,6 +169,48 @@ def test_logout_ends_the_session(admin, session):
     assert admin.get("/admin/campagnes").status_code == 302
 
 
+def test_a_session_cookie_replayed_after_logout_opens_nothing(admin, session):
+    make_organiser(session)
+    admin.login()
+    stolen = admin.client.get_cookie("session").value
+    assert admin.post("/admin/uitloggen").status_code == 302
+    admin.client.set_cookie("session", stolen)
+    response = admin.get("/admin/campagnes")
+    assert response.status_code == 302 and response.headers["Location"].startswith(LOGIN)
+
+
+def test_logout_ends_every_session_of_that_organiser_only(app, session):
+    make_organiser(session)
+    make_organiser(session, email="collega@example.org")
+    laptop, phone, colleague = (AdminClient(app.test_client()) for _ in range(3))
+    for client in (laptop, phone):
+        assert client.login().status_code == 302
+    assert colleague.login(email="collega@example.org").status_code == 302
+    laptop.post("/admin/uitloggen")
+    assert phone.get("/admin/campagnes").status_code == 302
+    assert colleague.get("/admin/campagnes").status_code == 200
+    assert phone.login().status_code == 302  # logging in again works
+    assert phone.get("/admin/campagnes").status_code == 200
+
+
+def test_a_password_change_ends_the_organisers_sessions(app, session, runner):
+    make_organiser(session)
+    make_organiser(session, email="collega@example.org")
+    mine, colleague = AdminClient(app.test_client()), AdminClient(app.test_client())
+    mine.login()
+    colleague.login(email="collega@example.org")
+    new_password = "een-heel-nieuw-wachtwoord"
+    result = runner.invoke(
+        args=["quiz", "organiser", "password", EMAIL, "--password-stdin"], input=new_password + "\n"
+    )
+    assert result.exit_code == 0, result.output
+    assert "open sessions ended" in result.output
+    assert mine.get("/admin/campagnes").status_code == 302
+    assert colleague.get("/admin/campagnes").status_code == 200
+    assert mine.login().status_code == 401  # the old password no longer works
+    assert mine.login(password=new_password).status_code == 302
+
+
 def test_disabling_an_organiser_ends_their_open_session(admin, session, runner):
     make_organiser(session)
     admin.login()

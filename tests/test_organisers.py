@@ -159,3 +159,21 @@ def test_cli_disable_unknown_organiser(runner, session):
     result = runner.invoke(args=["quiz", "organiser", "disable", "niemand@example.org"])
     assert result.exit_code == 1
     assert "no organiser niemand@example.org" in result.output
+
+
+@pytest.mark.parametrize(
+    ("email", "password", "message"),
+    [
+        ("niemand@example.org", "een-heel-nieuw-wachtwoord", "no organiser niemand@example.org"),
+        (EMAIL, "kort", "at least 12 characters"),
+    ],
+)
+def test_cli_password_refuses_bad_input_and_changes_nothing(runner, session, email, password, message):
+    organiser = make_organiser(session)
+    before = organiser.password_hash, organiser.session_version
+    result = runner.invoke(args=["quiz", "organiser", "password", email, "--password-stdin"],
+                           input=password + "\n")  # fmt: skip
+    assert result.exit_code == 1
+    assert message in result.output
+    session.expire_all()
+    assert (organiser.password_hash, organiser.session_version) == before

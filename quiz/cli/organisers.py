@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from quiz.db import get_session, utcnow
 from quiz.models import Organiser
-from quiz.organisers import create_organiser, normalise_email
+from quiz.organisers import change_password, create_organiser, normalise_email
 
 
 def _find(email: str) -> Organiser:
@@ -51,6 +51,26 @@ def register(group: AppGroup) -> None:
         except ValueError as exc:
             raise click.ClickException(f"Not created: {exc}.") from None
         click.echo(f"Created organiser {created.email}; log in at /admin.")
+
+    @organiser.command("password")
+    @click.argument("email")
+    @click.option(
+        "--password-stdin",
+        is_flag=True,
+        help="Read the new password from the first line of standard input instead of prompting.",
+    )
+    def password(email: str, password_stdin: bool) -> None:
+        """Give EMAIL a new password; their open sessions end."""
+        o = _find(email)
+        if password_stdin:
+            new = sys.stdin.readline().rstrip("\r\n")
+        else:
+            new = click.prompt("New password", hide_input=True, confirmation_prompt=True)
+        try:
+            change_password(get_session(), o, new)
+        except ValueError as exc:
+            raise click.ClickException(f"Not changed: {exc}.") from None
+        click.echo(f"Changed the password of {o.email}; their open sessions ended.")
 
     @organiser.command("list")
     def list_() -> None:

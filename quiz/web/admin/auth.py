@@ -4,9 +4,11 @@
   client address (quiz.limits) and, in the database, a temporary lockout
   after repeated wrong passwords (quiz.organisers).
 - A login starts a fresh session (no fixation); the session holds only the
-  organiser's id and the moment of the last request. An admin session ends
-  after IDLE_TIMEOUT without requests, when the account is disabled, and on
-  logout.
+  organiser's id, their session version and the moment of the last request.
+  An admin session ends after IDLE_TIMEOUT without requests and when the
+  account is disabled. Logout and a password change end every session of
+  that organiser on the server side: they raise the session version in the
+  database, and a cookie with an older one opens nothing, even when replayed.
 - Participants' links carry signed tokens for their own pages only; nothing
   here reads a token, so no participant link or cookie opens an admin page.
 """
@@ -25,10 +27,11 @@ from wtforms.validators import DataRequired, Length
 from quiz.db import get_session, utcnow
 from quiz.limits import login_per_address
 from quiz.models import Organiser
-from quiz.organisers import LOCKOUT, authenticate, idle_expired
+from quiz.organisers import LOCKOUT, authenticate, end_sessions, idle_expired
 from quiz.web.admin.blueprint import PUBLIC_ENDPOINTS, bp
 
 SESSION_ID = "organiser_id"
+SESSION_VERSION = "organiser_session_version"
 SESSION_SEEN = "admin_seen"
 
 
@@ -75,7 +78,7 @@ def require_login() -> Response | None:
         session.clear()
         return _to_login("Je was een tijd niet actief. Log opnieuw in.")
     organiser = get_session().get(Organiser, organiser_id)
-    if organiser is None or not organiser.active:
+    if organiser is None or not organiser.active or session.get(SESSION_VERSION) != organiser.session_version:
         session.clear()
         return _to_login()
     session[SESSION_SEEN] = now.timestamp()
@@ -100,6 +103,7 @@ def login() -> str | Response | tuple[str, int]:
             # A fresh session: whatever the cookie held before is dropped.
             session.clear()
             session[SESSION_ID] = result.organiser.id
+            session[SESSION_VERSION] = result.organiser.session_version
             session[SESSION_SEEN] = utcnow().timestamp()
             return redirect(_safe_next(request.args.get("next")))
         if result.outcome == "locked":
@@ -122,6 +126,9 @@ def login() -> str | Response | tuple[str, int]:
 
 @bp.route("/uitloggen", methods=["POST"])
 def logout() -> Response:
+    # Clearing the cookie is not enough: a copy of it would still work.
+    end_sessions(current_organiser())
+    get_session().commit()
     session.clear()
     flash("Je bent uitgelogd.", "info")
     return redirect(url_for("admin.login"))
