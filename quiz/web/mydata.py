@@ -18,10 +18,10 @@ from werkzeug.wrappers import Response
 from quiz import rights
 from quiz.db import get_session, utcnow
 from quiz.extensions import csrf
-from quiz.limits import bad_tokens_per_address, token_post_per_link
 from quiz.models import SECTORS
 from quiz.web.account import participant_from_link
 from quiz.web.answers import private_page
+from quiz.web.ratelimits import bad_tokens_per_address, posts_per_link
 from quiz.web.unsubscribe import unsubscribe_token
 
 bp = Blueprint("mydata", __name__)
@@ -59,7 +59,7 @@ def export_json(token: str) -> Response:
 
 @bp.route("/mijn-quiz/<token>/wissen", methods=["GET", "POST"])
 @bad_tokens_per_address
-@token_post_per_link
+@posts_per_link
 def erase(token: str) -> Response:
     participant = participant_from_link(token, utcnow())
     error = None

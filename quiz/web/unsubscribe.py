@@ -18,11 +18,11 @@ from quiz import rights
 from quiz.answering import MAX_ID, TOKEN_BACKSTOP_SECONDS, manage_token
 from quiz.db import get_session, utcnow
 from quiz.extensions import csrf
-from quiz.limits import bad_tokens_per_address, token_post_per_link
 from quiz.models import Participant
 from quiz.tokens import TokenExpired, TokenInvalid, make_token, read_token
 from quiz.urls import external_url
 from quiz.web.answers import private_page
+from quiz.web.ratelimits import bad_tokens_per_address, posts_per_link
 
 bp = Blueprint("unsubscribe", __name__)
 csrf.exempt(bp)
@@ -54,7 +54,7 @@ def _participant(token: str) -> Participant | None:
 
 @bp.route("/afmelden/<token>", methods=["GET", "POST"])
 @bad_tokens_per_address
-@token_post_per_link
+@posts_per_link
 def unsubscribe(token: str) -> Response:
     participant = _participant(token)
     receiving = participant is not None and participant.status in rights.RECEIVING

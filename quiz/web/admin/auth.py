@@ -1,7 +1,7 @@
 """Logging in and out, and the login check in front of every admin page.
 
 - The login form has a CSRF token (Flask-WTF, global), a rate limit per
-  client address (quiz.limits) and, in the database, a temporary lockout
+  client address (quiz.web.ratelimits) and, in the database, a temporary lockout
   after repeated wrong passwords (quiz.organisers).
 - A login starts a fresh session (no fixation); the session holds only the
   organiser's id, their session version and the moment of the last request.
@@ -25,10 +25,10 @@ from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length
 
 from quiz.db import get_session, utcnow
-from quiz.limits import login_per_address
 from quiz.models import Organiser
 from quiz.organisers import LOCKOUT, authenticate, end_sessions, idle_expired
 from quiz.web.admin.blueprint import PUBLIC_ENDPOINTS, bp
+from quiz.web.ratelimits import logins_per_address
 
 SESSION_ID = "organiser_id"
 SESSION_VERSION = "organiser_session_version"
@@ -92,7 +92,7 @@ def _organiser() -> dict[str, object]:
 
 
 @bp.route("/inloggen", methods=["GET", "POST"])
-@login_per_address
+@logins_per_address
 def login() -> str | Response | tuple[str, int]:
     form = LoginForm()
     error = None
