@@ -78,11 +78,8 @@ def register(group: AppGroup) -> None:
         rows = get_session().scalars(select(Organiser).order_by(Organiser.email)).all()
         if not rows:
             click.echo("No organisers yet: `quiz organiser add EMAIL`.")
-        now = utcnow()
         for o in rows:
             state = "active" if o.active else "disabled"
-            if o.locked_until is not None and o.locked_until > now:
-                state += f", locked until {o.locked_until:%Y-%m-%d %H:%M} UTC"
             last = f"{o.last_login_at:%Y-%m-%d %H:%M} UTC" if o.last_login_at else "never"
             click.echo(f"{o.email:<40} {state:<10} last login {last}")
 
@@ -98,10 +95,8 @@ def register(group: AppGroup) -> None:
     @organiser.command("enable")
     @click.argument("email")
     def enable(email: str) -> None:
-        """Let a disabled organiser EMAIL log in again (and lift a lockout)."""
+        """Let a disabled organiser EMAIL log in again."""
         o = _find(email)
         o.active = True
-        o.failed_logins = 0
-        o.locked_until = None
         get_session().commit()
         click.echo(f"Enabled {o.email}.")

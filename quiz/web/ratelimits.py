@@ -12,7 +12,10 @@ What is limited, and per what:
   from one school's address is not. Once an address is over that limit,
   every request of it to a token route gets 429 until the window ends, a
   genuine link too: a guesser who is cut off learns nothing more.
-- The organisers' login, per client address (quiz.web.admin.auth).
+- The organisers' login (quiz.web.admin.auth): per client address, and
+  wrong passwords per account and client address, counted alike for known
+  and unknown accounts, so the answer tells nobody which accounts exist,
+  and nobody elsewhere can lock the real organiser out.
 A limit hit gives HTTP 429 with the Dutch "Even wachten" page (quiz.errors).
 
 How a view asks for a limit: decorate it below its route, e.g.
@@ -57,6 +60,8 @@ SIGNUP_PER_EMAIL = "5 per hour;10 per day"
 POSTS_PER_LINK = "20 per minute"
 BAD_TOKENS_PER_ADDRESS = "30 per minute;300 per hour"
 LOGINS_PER_ADDRESS = "10 per minute;50 per hour"
+# Enough for typos, far too few to guess a password of 12 characters or more.
+WRONG_PASSWORDS_PER_ACCOUNT_AND_ADDRESS = "5 per 15 minutes"
 
 # Redis down must not hold up a request for long (the default is no timeout).
 REDIS_TIMEOUTS = {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}
@@ -101,6 +106,12 @@ def link_key() -> str:
     return link_key_for(str((request.view_args or {}).get("token", "")))
 
 
+def account_and_address_key() -> str:
+    """The login form's address (whether or not such an account exists),
+    hashed, and the client's address."""
+    return f"login:{_email_digest(request.form.get('email') or '')}:{client_address()}"
+
+
 def not_counted() -> None:
     """Let the current POST not count towards `posts_per_link` (the POST that
     records an answer happens once per link: counting it guards nothing)."""
@@ -113,6 +124,10 @@ def _counted(response: Response) -> bool:
 
 def _bad_token(response: Response) -> bool:
     return response.status_code in (400, 410)
+
+
+def _wrong_password(response: Response) -> bool:
+    return response.status_code == 401
 
 
 @dataclass(frozen=True)
@@ -144,6 +159,9 @@ bad_tokens_per_address = RateLimit(
     BAD_TOKENS_PER_ADDRESS, "bad-token", client_address, methods=None, counts=_bad_token
 )
 logins_per_address = RateLimit(LOGINS_PER_ADDRESS, "login", client_address)
+wrong_passwords = RateLimit(
+    WRONG_PASSWORDS_PER_ACCOUNT_AND_ADDRESS, "wrong-password", account_and_address_key, counts=_wrong_password
+)
 
 
 def init_app(app: Flask) -> None:

@@ -1,8 +1,10 @@
 """Logging in and out, and the login check in front of every admin page.
 
-- The login form has a CSRF token (Flask-WTF, global), a rate limit per
-  client address (quiz.web.ratelimits) and, in the database, a temporary lockout
-  after repeated wrong passwords (quiz.organisers).
+- The login form has a CSRF token (Flask-WTF, global) and rate limits
+  (quiz.web.ratelimits): per client address, and wrong passwords per
+  account and client address. An unknown address and a wrong password get
+  the same answer in the same time (quiz.organisers.authenticate), and so
+  do known and unknown accounts once stopped (429, before any check).
 - A login starts a fresh session (no fixation); the session holds only the
   organiser's id, their session version and the moment of the last request.
   An admin session ends after IDLE_TIMEOUT without requests and when the
@@ -26,9 +28,9 @@ from wtforms.validators import DataRequired, Length
 
 from quiz.db import get_session, utcnow
 from quiz.models import Organiser
-from quiz.organisers import LOCKOUT, authenticate, end_sessions, idle_expired
+from quiz.organisers import authenticate, end_sessions, idle_expired
 from quiz.web.admin.blueprint import PUBLIC_ENDPOINTS, bp
-from quiz.web.ratelimits import logins_per_address
+from quiz.web.ratelimits import logins_per_address, wrong_passwords
 
 SESSION_ID = "organiser_id"
 SESSION_VERSION = "organiser_session_version"
@@ -93,6 +95,7 @@ def _organiser() -> dict[str, object]:
 
 @bp.route("/inloggen", methods=["GET", "POST"])
 @logins_per_address
+@wrong_passwords  # counts the 401s below
 def login() -> str | Response | tuple[str, int]:
     form = LoginForm()
     error = None
@@ -106,14 +109,7 @@ def login() -> str | Response | tuple[str, int]:
             session[SESSION_VERSION] = result.organiser.session_version
             session[SESSION_SEEN] = utcnow().timestamp()
             return redirect(_safe_next(request.args.get("next")))
-        if result.outcome == "locked":
-            minutes = int(LOCKOUT.total_seconds() // 60)
-            error = (
-                "Er is te vaak een verkeerd wachtwoord gebruikt. Dit account is tijdelijk geblokkeerd. "
-                f"Probeer het over {minutes} minuten opnieuw."
-            )
-            status = 429
-        elif result.outcome == "disabled":
+        if result.outcome == "disabled":
             error = "Dit account is uitgeschakeld. Vraag de beheerder om het weer aan te zetten."
             status = 403
         else:
