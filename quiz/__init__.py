@@ -15,7 +15,7 @@ from flask import Flask
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: settings (env / .env / defaults, then `config`), extensions,
     blueprints and CLI commands. Starts no threads and sends no mail."""
-    from quiz import cli, db, errors, formatting, limits, logs, security
+    from quiz import cli, db, errors, formatting, logs, security
     from quiz.config import check_required, load_settings
     from quiz.extensions import csrf
 
@@ -43,7 +43,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     logs.init_app(app)
     security.init_app(app)  # before CSRFProtect: it sets the body limit per route
     csrf.init_app(app)
-    limits.init_app(app)
     formatting.init_app(app)
     errors.init_app(app)
 
@@ -69,6 +68,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     app.register_blueprint(health.bp)
     metrics.init_app(app)
+    from quiz.web import ratelimits
+
+    ratelimits.init_app(app)  # after the blueprints: it limits the views that ask for it
     # The POST that records an answer skips Flask's request handling (see
     # the module); inside ProxyFix, so it sees the client's own address.
     from quiz.web.confirm_fast import ConfirmFastPath

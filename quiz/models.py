@@ -292,7 +292,10 @@ class Organiser(Base):
     email: Mapped[str] = mapped_column(String(320))
     password_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Copied into the session cookie at login; an admin request whose cookie
+    # holds another number is refused. Logout and a password change raise it,
+    # which ends every session of this organiser on the server side (a signed
+    # cookie cannot be taken back any other way).
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

@@ -1,23 +1,27 @@
 """Access to the organisers' pages: every /admin route needs a login, a
-participant's token opens none of them; login, lockout, rate limit, idle
+participant's token opens none of them; login, rate limits, idle
 timeout, logout and the session cookie."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
 import time_machine
 
-from quiz import create_app
+from quiz import create_app, organisers
 from quiz.answering import answer_token, manage_token
 from quiz.db import database, utcnow
 from quiz.models import Organiser
-from quiz.organisers import IDLE_TIMEOUT, LOCKOUT, MAX_FAILED_LOGINS
+from quiz.organisers import IDLE_TIMEOUT
 from tests.admin_factories import EMAIL, PASSWORD, AdminClient, campaign_with_set, flashes, make_organiser
 from tests.factories import make_participant
 
 LOGIN = "/admin/inloggen"
+# Wrong passwords per account and client address, and the window they count in.
+WRONG_PASSWORDS = 5
+WRONG_PASSWORDS_WINDOW = timedelta(minutes=15)
 
 
 def _admin_rules() -> list[tuple[str, str]]:
@@ -121,18 +125,65 @@ def test_a_wrong_password_gets_one_dutch_message_for_both_mistakes(admin, sessio
         assert "Het e-mailadres of het wachtwoord klopt niet." in response.text
 
 
-def test_repeated_failures_lock_the_account_then_it_opens_again(admin, session):
+def test_repeated_failures_stop_that_address_for_that_account_then_it_opens_again(admin, session):
     make_organiser(session)
     start = utcnow()
     with time_machine.travel(start, tick=False) as traveller:
-        for _ in range(MAX_FAILED_LOGINS - 1):
+        for _ in range(WRONG_PASSWORDS):
             assert admin.login(password="niet-het-goede-wachtwoord").status_code == 401
-        locked = admin.login(password="niet-het-goede-wachtwoord")
-        assert locked.status_code == 429
-        assert "tijdelijk geblokkeerd" in locked.text
-        assert admin.login().status_code == 429  # the right password does not help now
-        traveller.move_to(start + LOCKOUT + timedelta(seconds=1))
+        stopped = admin.login()
+        assert stopped.status_code == 429  # the right password does not help now
+        assert "Even wachten" in stopped.text
+        traveller.move_to(start + WRONG_PASSWORDS_WINDOW + timedelta(seconds=1))
         assert admin.login().status_code == 302
+
+
+def _seen(response) -> tuple[int, str]:
+    """Status and the text a person sees, without the address typed in (an
+    input's value, like the CSRF token, is inside a tag)."""
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]*>", " ", response.text)).strip()
+    return response.status_code, text
+
+
+def test_known_and_unknown_accounts_get_the_same_answers_at_the_same_cost(app, session, monkeypatch):
+    """Same status and text, attempt after attempt, and the same password
+    check (one scrypt verification with the same cost parameters, or none
+    once stopped): the answer and its timing do not tell which accounts exist."""
+    make_organiser(session)
+    checks: list[str] = []
+
+    def check_password_hash(pwhash: str, password: str) -> bool:
+        checks.append(pwhash.split("$", 1)[0])  # method and cost, e.g. scrypt:32768:8:1
+        return real_check(pwhash, password)
+
+    real_check = organisers.check_password_hash
+    monkeypatch.setattr(organisers, "check_password_hash", check_password_hash)
+    known, unknown = AdminClient(app.test_client()), AdminClient(app.test_client())
+    known.client.environ_base["REMOTE_ADDR"] = "198.51.100.1"
+    unknown.client.environ_base["REMOTE_ADDR"] = "198.51.100.2"
+    for attempt in range(WRONG_PASSWORDS + 2):
+        del checks[:]
+        seen_known = _seen(known.login(password="niet-het-goede-wachtwoord"))
+        checks_known = list(checks)
+        del checks[:]
+        seen_unknown = _seen(unknown.login(email="niemand@example.org", password="niet-het-goede-wachtwoord"))
+        assert seen_known == seen_unknown, attempt
+        assert checks_known == checks, attempt
+        assert seen_known[0] == (401 if attempt < WRONG_PASSWORDS else 429)
+        assert len(checks) == (1 if attempt < WRONG_PASSWORDS else 0)
+
+
+def test_the_organiser_still_logs_in_from_her_own_address_after_wrong_passwords_elsewhere(app, session):
+    make_organiser(session)
+    guesser = AdminClient(app.test_client())
+    guesser.client.environ_base["REMOTE_ADDR"] = "203.0.113.66"
+    for _ in range(WRONG_PASSWORDS):
+        assert guesser.login(password="niet-het-goede-wachtwoord").status_code == 401
+    assert guesser.login().status_code == 429
+    organiser = AdminClient(app.test_client())
+    organiser.client.environ_base["REMOTE_ADDR"] = "198.51.100.20"
+    assert organiser.login().status_code == 302
+    assert organiser.get("/admin/campagnes").status_code == 200
 
 
 def test_the_login_is_rate_limited_per_address(admin, session):
@@ -167,6 +218,48 @@ def test_logout_ends_the_session(admin, session):
     assert response.status_code == 302
     assert "Je bent uitgelogd." in flashes(admin.get(LOGIN).text)
     assert admin.get("/admin/campagnes").status_code == 302
+
+
+def test_a_session_cookie_replayed_after_logout_opens_nothing(admin, session):
+    make_organiser(session)
+    admin.login()
+    stolen = admin.client.get_cookie("session").value
+    assert admin.post("/admin/uitloggen").status_code == 302
+    admin.client.set_cookie("session", stolen)
+    response = admin.get("/admin/campagnes")
+    assert response.status_code == 302 and response.headers["Location"].startswith(LOGIN)
+
+
+def test_logout_ends_every_session_of_that_organiser_only(app, session):
+    make_organiser(session)
+    make_organiser(session, email="collega@example.org")
+    laptop, phone, colleague = (AdminClient(app.test_client()) for _ in range(3))
+    for client in (laptop, phone):
+        assert client.login().status_code == 302
+    assert colleague.login(email="collega@example.org").status_code == 302
+    laptop.post("/admin/uitloggen")
+    assert phone.get("/admin/campagnes").status_code == 302
+    assert colleague.get("/admin/campagnes").status_code == 200
+    assert phone.login().status_code == 302  # logging in again works
+    assert phone.get("/admin/campagnes").status_code == 200
+
+
+def test_a_password_change_ends_the_organisers_sessions(app, session, runner):
+    make_organiser(session)
+    make_organiser(session, email="collega@example.org")
+    mine, colleague = AdminClient(app.test_client()), AdminClient(app.test_client())
+    mine.login()
+    colleague.login(email="collega@example.org")
+    new_password = "een-heel-nieuw-wachtwoord"
+    result = runner.invoke(
+        args=["quiz", "organiser", "password", EMAIL, "--password-stdin"], input=new_password + "\n"
+    )
+    assert result.exit_code == 0, result.output
+    assert "open sessions ended" in result.output
+    assert mine.get("/admin/campagnes").status_code == 302
+    assert colleague.get("/admin/campagnes").status_code == 200
+    assert mine.login().status_code == 401  # the old password no longer works
+    assert mine.login(password=new_password).status_code == 302
 
 
 def test_disabling_an_organiser_ends_their_open_session(admin, session, runner):

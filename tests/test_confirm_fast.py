@@ -18,10 +18,10 @@ import pytest
 import time_machine
 from sqlalchemy import delete, func, select
 
-from quiz.limits import TOKEN_POST_PER_LINK
 from quiz.models import Answer, Participant
 from quiz.web import answers, confirm_fast
 from quiz.web.confirm_fast import ConfirmFastPath
+from quiz.web.ratelimits import POSTS_PER_LINK
 from tests.answer_factories import make_participant, make_players, make_quiz, send_question
 from tests.conftest import at
 from tests.test_answers import answer_links, option_ids
@@ -195,7 +195,7 @@ def test_every_other_post_is_left_to_flask(app, client, session, spy, people):
 
 def test_a_blocked_link_gets_flasks_429_before_any_database_work(app, client, session, spy, people):
     link = people["sanne_q1"][0]
-    limit = int(TOKEN_POST_PER_LINK.split()[0])
+    limit = int(POSTS_PER_LINK.split()[0])
     with time_machine.travel(MORNING, tick=False):
         for _ in range(limit + 1):  # posts without an option count towards the link's limit
             client.post(link, data={"option": ""})

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from quiz.db import get_session, utcnow
 from quiz.models import Organiser
-from quiz.organisers import create_organiser, normalise_email
+from quiz.organisers import change_password, create_organiser, normalise_email
 
 
 def _find(email: str) -> Organiser:
@@ -52,17 +52,34 @@ def register(group: AppGroup) -> None:
             raise click.ClickException(f"Not created: {exc}.") from None
         click.echo(f"Created organiser {created.email}; log in at /admin.")
 
+    @organiser.command("password")
+    @click.argument("email")
+    @click.option(
+        "--password-stdin",
+        is_flag=True,
+        help="Read the new password from the first line of standard input instead of prompting.",
+    )
+    def password(email: str, password_stdin: bool) -> None:
+        """Give EMAIL a new password; their open sessions end."""
+        o = _find(email)
+        if password_stdin:
+            new = sys.stdin.readline().rstrip("\r\n")
+        else:
+            new = click.prompt("New password", hide_input=True, confirmation_prompt=True)
+        try:
+            change_password(get_session(), o, new)
+        except ValueError as exc:
+            raise click.ClickException(f"Not changed: {exc}.") from None
+        click.echo(f"Changed the password of {o.email}; their open sessions ended.")
+
     @organiser.command("list")
     def list_() -> None:
         """All organisers, with their state and last login."""
         rows = get_session().scalars(select(Organiser).order_by(Organiser.email)).all()
         if not rows:
             click.echo("No organisers yet: `quiz organiser add EMAIL`.")
-        now = utcnow()
         for o in rows:
             state = "active" if o.active else "disabled"
-            if o.locked_until is not None and o.locked_until > now:
-                state += f", locked until {o.locked_until:%Y-%m-%d %H:%M} UTC"
             last = f"{o.last_login_at:%Y-%m-%d %H:%M} UTC" if o.last_login_at else "never"
             click.echo(f"{o.email:<40} {state:<10} last login {last}")
 
@@ -78,10 +95,8 @@ def register(group: AppGroup) -> None:
     @organiser.command("enable")
     @click.argument("email")
     def enable(email: str) -> None:
-        """Let a disabled organiser EMAIL log in again (and lift a lockout)."""
+        """Let a disabled organiser EMAIL log in again."""
         o = _find(email)
         o.active = True
-        o.failed_logins = 0
-        o.locked_until = None
         get_session().commit()
         click.echo(f"Enabled {o.email}.")

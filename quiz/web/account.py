@@ -18,11 +18,11 @@ from werkzeug.wrappers import Response
 from quiz import answering
 from quiz.db import get_session, utcnow
 from quiz.errors import token_pages
-from quiz.limits import bad_tokens_per_address
 from quiz.models import Answer, Delivery, Participant
 from quiz.planner import send_slot
 from quiz.question_view import QuestionView, question_view
 from quiz.web.answers import private_page
+from quiz.web.ratelimits import bad_tokens_per_address
 from quiz.workdays import nth_working_day, parse_skip_dates
 
 bp = Blueprint("account", __name__)

@@ -28,10 +28,10 @@ from quiz.emails import token_url
 from quiz.errors import token_pages
 from quiz.extensions import csrf
 from quiz.feedback_page import FeedbackPages
-from quiz.limits import bad_tokens_per_address, token_post_per_link
 from quiz.question_view import QuestionView, question_view
 from quiz.stats import Distribution, recent_distribution
 from quiz.tokens import make_token, read_token
+from quiz.web.ratelimits import bad_tokens_per_address, not_counted, posts_per_link
 
 bp = Blueprint("answers", __name__)
 csrf.exempt(bp)
@@ -219,7 +219,7 @@ def record_first_answer(
 
 @bp.route("/a/<token:token>", methods=["GET", "POST"])
 @bad_tokens_per_address
-@token_post_per_link.counted_by_view  # every POST but the one that records the answer (_confirm)
+@posts_per_link  # every POST but the one that records the answer (_confirm)
 def answer(token: str) -> Response:
     if request.method == "POST":
         return _confirm(token)
@@ -260,8 +260,6 @@ def _confirm(token: str) -> Response:
         link = _link(token, posted_hit(form), conn)
         view = link.question
         option_id = chosen_option(view, form)
-        if option_id is None or link.served_to_scanner or link.answer is not None:
-            token_post_per_link.count()  # not the POST that records: it counts towards the limit
         if option_id is None:
             return _question_page(view, None, error="Kies eerst een antwoord.", status=422)
         if link.served_to_scanner:
@@ -271,6 +269,7 @@ def _confirm(token: str) -> Response:
             answer, created = link.answer, False
             distribution = recent_distribution(get_session, link.participant.campaign_id, view.id)
         else:
+            not_counted()  # the POST that records the answer, once per link
             answer, created, distribution = record_first_answer(conn, link, option_id)
     return _feedback_page(link, answer, just_answered=created, tapped=option_id, distribution=distribution)
 

@@ -38,14 +38,15 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from flask import Flask
+from limits import parse_many
 
 from quiz import answering, metrics
 from quiz.db import database, get_session, utcnow
-from quiz.limits import bad_tokens_per_address, link_key_for, token_post_per_link
 from quiz.question_view import QuestionView
 from quiz.security import headers_for
 from quiz.stats import Distribution, distribution_with_new_answer
 from quiz.tokens import TokenExpired, TokenInvalid
+from quiz.web import ratelimits
 from quiz.web.answers import (
     FORM_MIMETYPE,
     PRIVATE_HEADERS,
@@ -127,12 +128,32 @@ class ConfirmFastPath:
         limit = self.app.config["MAX_CONTENT_LENGTH"]
         if not (length.isascii() and length.isdigit()) or (limit is not None and int(length) > limit):
             return None  # no stated length (chunked), or over the cap: Flask's 413
-        client = environ.get("REMOTE_ADDR") or "127.0.0.1"  # as quiz.limits.client_address
-        if token_post_per_link.remembers_block(self.app, "POST", lambda: link_key_for(token)):
-            return None
-        if bad_tokens_per_address.remembers_block(self.app, "POST", lambda: client):
+        client = environ.get("REMOTE_ADDR") or "127.0.0.1"  # as ratelimits.client_address
+        if self._over_a_limit(token, client):
             return None
         return token
+
+    def _over_a_limit(self, token: str, client: str) -> bool:
+        """Whether the link's or the address's limit refuses this POST already
+        (the 429 page is Flask's); counts nothing, as the recording POST is
+        not counted. Flask-Limiter keys a shared limit as (prefix, key,
+        scope). Any trouble with the storage: Flask's view decides."""
+        if not self.app.config["RATELIMIT_ENABLED"]:
+            return False
+        limiter = self.app.extensions["quiz_limiter"]
+        prefix = self.app.config["RATELIMIT_KEY_PREFIX"]
+        checks = (
+            (ratelimits.posts_per_link, ratelimits.link_key_for(token)),
+            (ratelimits.bad_tokens_per_address, client),
+        )
+        try:
+            return any(
+                not limiter.limiter.test(item, prefix, key, limit.scope)
+                for limit, key in checks
+                for item in parse_many(limit.spec)
+            )
+        except Exception:
+            return True
 
     def _record(
         self, token: str, body: bytes

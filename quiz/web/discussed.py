@@ -6,7 +6,7 @@ a mail scanner opening the link records nothing; only the POST records, and
 pressing twice keeps the first moment. Recording needs a confirmed answer to
 the question: the discussion rate is a share of the answers (quiz.stats).
 The signed token [participant, question] is the only credential; the abuse
-limits of the other token routes apply (quiz.limits).
+limits of the other token routes apply (quiz.web.ratelimits).
 """
 
 from __future__ import annotations
@@ -22,11 +22,11 @@ from quiz import answering
 from quiz.db import get_session, utcnow
 from quiz.errors import token_pages
 from quiz.extensions import csrf
-from quiz.limits import bad_tokens_per_address, token_post_per_link
 from quiz.models import Answer, Participant
 from quiz.question_view import QuestionView, question_view
 from quiz.tokens import TokenExpired, TokenInvalid, read_token
 from quiz.web.answers import private_page
+from quiz.web.ratelimits import bad_tokens_per_address, posts_per_link
 
 bp = Blueprint("discussed", __name__)
 csrf.exempt(bp)
@@ -80,7 +80,7 @@ def record_discussed(participant_id: int, question_id: int, now: datetime) -> An
 
 @bp.route("/besproken/<token:token>", methods=["GET", "POST"])
 @bad_tokens_per_address
-@token_post_per_link
+@posts_per_link
 def discussed(token: str) -> Response:
     now = utcnow()
     with token_pages("discussed"):

@@ -22,11 +22,11 @@ from quiz import rights
 from quiz.answering import MAX_ID, TOKEN_BACKSTOP_SECONDS
 from quiz.db import get_session, utcnow
 from quiz.extensions import csrf
-from quiz.limits import bad_tokens_per_address, token_post_per_link
 from quiz.models import SECTORS, Participant
 from quiz.tokens import TokenExpired, TokenInvalid, read_token
 from quiz.web.account import participant_from_link
 from quiz.web.answers import private_page
+from quiz.web.ratelimits import bad_tokens_per_address, posts_per_link
 from quiz.web.unsubscribe import unsubscribe_token
 
 bp = Blueprint("mydata", __name__)
@@ -65,7 +65,7 @@ def export_json(token: str) -> Response:
 
 @bp.route("/mijn-quiz/<token:token>/wissen", methods=["GET", "POST"])
 @bad_tokens_per_address
-@token_post_per_link
+@posts_per_link
 def erase(token: str) -> Response:
     try:
         participant = participant_from_link(token, utcnow())

@@ -10,11 +10,11 @@ from werkzeug.wrappers import Response
 from quiz import participants
 from quiz.db import get_session, utcnow
 from quiz.errors import token_pages
-from quiz.limits import bad_tokens_per_address, signup_per_address, signup_per_email, token_post_per_link
 from quiz.models import Campaign, Participant
 from quiz.planner import send_slot
 from quiz.tokens import read_token
 from quiz.web.forms import ConfirmForm, SignupForm, one_line
+from quiz.web.ratelimits import bad_tokens_per_address, posts_per_link, signup_per_address, signup_per_email
 
 bp = Blueprint("signup", __name__)
 
@@ -92,7 +92,7 @@ def _participant_from_token(token: str) -> Participant:
 
 @bp.route("/bevestig/<token:token>", methods=["GET", "POST"])
 @bad_tokens_per_address
-@token_post_per_link
+@posts_per_link
 def confirm(token: str) -> str | Response:
     """GET shows one button; only the POST confirms.
 

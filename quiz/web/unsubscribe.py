@@ -25,11 +25,11 @@ from quiz.answering import MAX_ID, TOKEN_BACKSTOP_SECONDS, manage_token
 from quiz.db import get_session, utcnow
 from quiz.errors import token_pages
 from quiz.extensions import csrf
-from quiz.limits import bad_tokens_per_address, token_post_per_link
 from quiz.models import Participant
 from quiz.tokens import make_token, read_token
 from quiz.urls import external_url
 from quiz.web.answers import private_page
+from quiz.web.ratelimits import bad_tokens_per_address, posts_per_link
 
 bp = Blueprint("unsubscribe", __name__)
 csrf.exempt(bp)
@@ -61,7 +61,7 @@ def _participant(token: str) -> Participant:
 
 @bp.route("/afmelden/<token:token>", methods=["GET", "POST"])
 @bad_tokens_per_address
-@token_post_per_link
+@posts_per_link
 def unsubscribe(token: str) -> Response:
     participant = _participant(token)
     if request.method == "POST":

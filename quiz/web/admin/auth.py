@@ -1,12 +1,16 @@
 """Logging in and out, and the login check in front of every admin page.
 
-- The login form has a CSRF token (Flask-WTF, global), a rate limit per
-  client address (quiz.limits) and, in the database, a temporary lockout
-  after repeated wrong passwords (quiz.organisers).
+- The login form has a CSRF token (Flask-WTF, global) and rate limits
+  (quiz.web.ratelimits): per client address, and wrong passwords per
+  account and client address. An unknown address and a wrong password get
+  the same answer in the same time (quiz.organisers.authenticate), and so
+  do known and unknown accounts once stopped (429, before any check).
 - A login starts a fresh session (no fixation); the session holds only the
-  organiser's id and the moment of the last request. An admin session ends
-  after IDLE_TIMEOUT without requests, when the account is disabled, and on
-  logout.
+  organiser's id, their session version and the moment of the last request.
+  An admin session ends after IDLE_TIMEOUT without requests and when the
+  account is disabled. Logout and a password change end every session of
+  that organiser on the server side: they raise the session version in the
+  database, and a cookie with an older one opens nothing, even when replayed.
 - Participants' links carry signed tokens for their own pages only; nothing
   here reads a token, so no participant link or cookie opens an admin page.
 """
@@ -23,12 +27,13 @@ from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length
 
 from quiz.db import get_session, utcnow
-from quiz.limits import login_per_address
 from quiz.models import Organiser
-from quiz.organisers import LOCKOUT, authenticate, idle_expired
+from quiz.organisers import authenticate, end_sessions, idle_expired
 from quiz.web.admin.blueprint import PUBLIC_ENDPOINTS, bp
+from quiz.web.ratelimits import logins_per_address, wrong_passwords
 
 SESSION_ID = "organiser_id"
+SESSION_VERSION = "organiser_session_version"
 SESSION_SEEN = "admin_seen"
 
 
@@ -75,7 +80,7 @@ def require_login() -> Response | None:
         session.clear()
         return _to_login("Je was een tijd niet actief. Log opnieuw in.")
     organiser = get_session().get(Organiser, organiser_id)
-    if organiser is None or not organiser.active:
+    if organiser is None or not organiser.active or session.get(SESSION_VERSION) != organiser.session_version:
         session.clear()
         return _to_login()
     session[SESSION_SEEN] = now.timestamp()
@@ -89,7 +94,8 @@ def _organiser() -> dict[str, object]:
 
 
 @bp.route("/inloggen", methods=["GET", "POST"])
-@login_per_address
+@logins_per_address
+@wrong_passwords  # counts the 401s below
 def login() -> str | Response | tuple[str, int]:
     form = LoginForm()
     error = None
@@ -100,16 +106,10 @@ def login() -> str | Response | tuple[str, int]:
             # A fresh session: whatever the cookie held before is dropped.
             session.clear()
             session[SESSION_ID] = result.organiser.id
+            session[SESSION_VERSION] = result.organiser.session_version
             session[SESSION_SEEN] = utcnow().timestamp()
             return redirect(_safe_next(request.args.get("next")))
-        if result.outcome == "locked":
-            minutes = int(LOCKOUT.total_seconds() // 60)
-            error = (
-                "Er is te vaak een verkeerd wachtwoord gebruikt. Dit account is tijdelijk geblokkeerd. "
-                f"Probeer het over {minutes} minuten opnieuw."
-            )
-            status = 429
-        elif result.outcome == "disabled":
+        if result.outcome == "disabled":
             error = "Dit account is uitgeschakeld. Vraag de beheerder om het weer aan te zetten."
             status = 403
         else:
@@ -122,6 +122,9 @@ def login() -> str | Response | tuple[str, int]:
 
 @bp.route("/uitloggen", methods=["POST"])
 def logout() -> Response:
+    # Clearing the cookie is not enough: a copy of it would still work.
+    end_sessions(current_organiser())
+    get_session().commit()
     session.clear()
     flash("Je bent uitgelogd.", "info")
     return redirect(url_for("admin.login"))
