@@ -24,13 +24,12 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from quiz.db import UTCDateTime
-from quiz.models import Delivery, Participant
+from quiz.models import RECEIVING, Delivery, Participant
 
 CLAIMABLE = ("pending", "deferred")
 BACKOFF_BASE = timedelta(minutes=1)
 BACKOFF_CAP = timedelta(hours=2)
 MAX_ATTEMPTS = 12  # with the cap, about a day of retrying before giving up
-GONE = ("unsubscribed", "bounced", "erased")
 
 # The reason recorded on deliveries a bounce cancelled; retry revives exactly those.
 BOUNCE_REASON = "recipient address bounced"
@@ -249,7 +248,7 @@ def mark_failed(
     if not bounced:
         return
     participant = delivery.participant
-    if participant.status in ("pending", "active", "completed"):
+    if participant.status in RECEIVING:
         participant.status = "bounced"
         participant.status_changed_at = now
     cancel_pending(session, participant.id, BOUNCE_REASON)
@@ -293,10 +292,12 @@ def requeue(
     """
     if status not in ("failed", "deferred"):
         raise ValueError("only failed or deferred deliveries can be retried")
+    # Those who receive mail, and bounced ones: a retry is a bounce's way back.
+    may_receive = or_(Participant.receives_mail, Participant.status == "bounced")
     scope = (
         select(Delivery.id)
         .join(Participant, Participant.id == Delivery.participant_id)
-        .where(Delivery.status == status, Participant.status.not_in(("unsubscribed", "erased")))
+        .where(Delivery.status == status, may_receive)
     )
     if campaign_id is not None:
         scope = scope.where(Participant.campaign_id == campaign_id)
@@ -347,7 +348,7 @@ def message_id_for(delivery: Delivery, domain: str) -> str:
 
 
 def participant_gone(participant: Participant) -> bool:
-    return participant.email is None or participant.status in GONE
+    return not participant.receives_mail
 
 
 def drain(*args: Any, **kwargs: Any) -> Any:

@@ -1,12 +1,14 @@
 """Participants' rights (AVG/GDPR): unsubscribe, export and erase.
 
 - Unsubscribing stops all mail: the status becomes 'unsubscribed' and every
-  delivery not yet sent is cancelled in the same transaction, so no tick of
-  the scheduler can slip one more email out in between. Idempotent.
+  delivery not yet claimed by a sender is cancelled in the same transaction.
+  One a sender already holds, the sender cancels right before it would go
+  out (quiz.sender, "Rights hold mid-send"). Idempotent.
 - Erasing removes every personal field of the participant (address, name,
   organisation, sector, role, consent record), the client fingerprints and
   user agents of their link hits and any delivery error text (an SMTP reply
-  may quote the address), and cancels what was still to be sent. The
+  may quote the address), and cancels what was still to be sent (as
+  unsubscribing does). The
   participant row stays as a bare id, so their answers still count in the
   statistics, anonymously. Idempotent.
 - Export gives everything stored about one participant, as plain data.
@@ -23,10 +25,10 @@ from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session
 
 from quiz import outbox
-from quiz.models import Answer, Delivery, LinkHit, Option, Participant, Question
+from quiz.models import RECEIVING, Answer, Delivery, LinkHit, Option, Participant, Question
 
-# Statuses that still receive mail; unsubscribing means leaving these.
-RECEIVING = ("pending", "active", "completed")
+# RECEIVING, the statuses that still receive mail, is defined on the model;
+# unsubscribing leaves them, and the rights pages ask `rights.RECEIVING`.
 PERSONAL_FIELDS = ("email", "name", "organisation", "sector", "role", "consent_at", "consent_version")
 
 
