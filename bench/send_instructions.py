@@ -11,7 +11,7 @@ morning's questions").
 
 How: bench/send.py's database (QUIZ_BENCH_DATABASE_URL, emptied first) with
 WARMUP + MANY participants due, Postfix's smtp-sink, and the real sender
-(`quiz.sender.drain`: claim, load, context with six signed links, stencil,
+(`quiz.sender.send_due`: claim, load, context with six signed links, stencil,
 build_message, SMTP, grouped commits) in one process over one connection,
 run under callgrind twice: WARMUP messages, then FEW or MANY more. The
 difference of the two totals over MANY - FEW is the count per message,
@@ -49,16 +49,14 @@ def _run(url: str, port: int, count: int) -> int:
 
 def _child(url: str, port: int, count: int) -> None:
     from quiz import create_app
-    from quiz.mailer import transport_from_config
-    from quiz.sender import FixedClock, drain
+    from quiz.sender import send_due
 
-    config = bench.app_config(url, port, 1) | {"QUIZ_OUTBOX_BATCH_SIZE": BATCH}
+    config = bench.app_config(url, port) | {"QUIZ_OUTBOX_BATCH_SIZE": BATCH}
     # valgrind runs the process some 50 times slower: the lease must outlast a batch.
     config["QUIZ_OUTBOX_LEASE_SECONDS"] = 3600
     app = create_app(config)
-    clock = FixedClock(bench.NOW)
-    sent = drain(app, transport_from_config(app.config), clock, "instr", limit=WARMUP).sent
-    sent += drain(app, transport_from_config(app.config), clock, "instr", limit=count).sent
+    sent = send_due(app, lambda: bench.NOW, "instr", limit=WARMUP).sent
+    sent += send_due(app, lambda: bench.NOW, "instr", limit=count).sent
     print(f"sent {sent}")
 
 

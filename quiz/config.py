@@ -48,7 +48,6 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "QUIZ_PLANNER_INTERVAL_SECONDS": (60, int),
     "QUIZ_OUTBOX_COMMIT_EVERY": (20, int),
     "QUIZ_OUTBOX_COMMIT_SECONDS": (0.5, float),
-    "QUIZ_SMTP_CONNECTIONS": (2, int),
     "QUIZ_SMTP_RATE": (0.0, float),
     "QUIZ_DEV_MAILBOX_DIR": (None, str),
     "QUIZ_PRIVACY_CONTACT": ("privacy@meldcodequiz.localhost", str),
@@ -64,6 +63,8 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "QUIZ_BOUNCE_ADDRESS": (None, str),
     "QUIZ_IMAP_URL": (None, str),
     "QUIZ_BOUNCE_FETCH_SECONDS": (300, int),
+    # Retired: read only so that `quiz check` can say it no longer does anything.
+    "QUIZ_SMTP_CONNECTIONS": (None, str),
 }
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import Integer, String, and_, bindparam, column, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -101,14 +100,9 @@ def _due(now: datetime):  # noqa: ANN202 - SQL expression
     )
 
 
-def count_due(session: Session, now: datetime, at_most: int | None = None) -> int:
-    """How many deliveries are due; with `at_most`, counting stops there."""
-    from sqlalchemy import func
-
-    due = select(Delivery.id).where(_due(now))
-    if at_most is not None:
-        due = due.limit(at_most)
-    return session.scalar(select(func.count()).select_from(due.subquery())) or 0
+def count_due(session: Session, now: datetime) -> int:
+    """How many deliveries are due (for `quiz tick`'s progress bar)."""
+    return session.scalar(select(func.count()).where(_due(now))) or 0
 
 
 def claim(session: Session, worker: str, now: datetime, limit: int, lease: timedelta) -> list[int]:
@@ -345,14 +339,3 @@ def message_id_for(delivery: Delivery, domain: str) -> str:
     """Stable across retries and crashes (it derives from the row), so a resent
     copy is recognisable as the same message."""
     return f"<quiz.{delivery.id}.{delivery.kind}.{delivery.day}@{domain}>"
-
-
-def participant_gone(participant: Participant) -> bool:
-    return not participant.receives_mail
-
-
-def drain(*args: Any, **kwargs: Any) -> Any:
-    """See `quiz.sender.drain` (kept here for callers that import it from the outbox)."""
-    from quiz.sender import drain as _drain
-
-    return _drain(*args, **kwargs)

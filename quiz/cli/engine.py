@@ -61,7 +61,7 @@ def register(group: AppGroup) -> None:
     @click.option("--now", "now_text", help="Act as if it were this moment (ISO 8601 with offset).")
     def tick(now_text: str | None) -> None:
         """Plan and send once: what the scheduler does every minute."""
-        from quiz.sender import FixedClock, plan_due, send_due
+        from quiz.sender import plan_due, send_due
 
         now = _parse_now(now_text)
         app = current_app._get_current_object()  # type: ignore[attr-defined]
@@ -74,7 +74,7 @@ def register(group: AppGroup) -> None:
         due = outbox.count_due(get_session(), now)
         get_session().rollback()
         with progress(due, "Sending") as step:
-            report = send_due(app, FixedClock(now), f"cli:{threading.get_ident()}", on_progress=step)
+            report = send_due(app, lambda: now, f"cli:{threading.get_ident()}", on_progress=step)
         click.echo(
             f"Sent {report.sent}, deferred {report.deferred}, failed {report.failed}, "
             f"cancelled {report.cancelled}, released {report.released}."
