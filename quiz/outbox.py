@@ -7,7 +7,8 @@ conditional UPDATE on SQLite whose writes are serialised anyway), and a
 crashed worker's rows become claimable again when the lease runs out.
 
 Every delivery ends `sent`, `failed` (with the reason in last_error) or
-`cancelled` (with the reason); `deferred` is a wait between attempts.
+`cancelled` (with the reason); `deferred` is a wait between attempts, for at
+most QUIZ_OUTBOX_RETRY_HOURS after the delivery was due (`mark_deferred`).
 Sending itself lives in `quiz.sender`.
 """
 
@@ -28,7 +29,6 @@ from quiz.models import RECEIVING, Delivery, Participant
 CLAIMABLE = ("pending", "deferred")
 BACKOFF_BASE = timedelta(minutes=1)
 BACKOFF_CAP = timedelta(hours=2)
-MAX_ATTEMPTS = 12  # with the cap, about a day of retrying before giving up
 
 # The reason recorded on deliveries a bounce cancelled; retry revives exactly those.
 BOUNCE_REASON = "recipient address bounced"
@@ -69,7 +69,8 @@ def enqueue(
 
 
 def rearm(session: Session, delivery: Delivery, now: datetime) -> None:
-    """Send a delivery once more, from scratch (a resent confirmation, an operator's retry)."""
+    """Send a delivery once more, from scratch (a resent confirmation): due
+    now, so its retry horizon starts again too."""
     delivery.status = "pending"
     delivery.due_at = now
     delivery.attempts = 0
@@ -215,18 +216,35 @@ def mark_sent(session: Session, delivery: Delivery, now: datetime) -> None:
 
 
 def mark_deferred(
-    session: Session, delivery: Delivery, now: datetime, error: str, rng: random.Random | None = None
+    session: Session,
+    delivery: Delivery,
+    now: datetime,
+    error: str,
+    retry_for: timedelta,
+    rng: random.Random | None = None,
 ) -> None:
-    """A temporary failure: try again after `backoff`, give up after MAX_ATTEMPTS."""
+    """A temporary failure: try again after `backoff`, for `retry_for`
+    (QUIZ_OUTBOX_RETRY_HOURS) counted from when the delivery was due; then it
+    is `failed`.
+
+    Counted from `due_at`, as Postfix counts its maximal_queue_lifetime from
+    the message's arrival: a relay that defers all day does not restart the
+    clock. The last retry is made at the horizon itself, and a delivery
+    always gets at least one attempt. A failed question settles it, so the
+    planner moves the participant on to the next question (quiz.planner).
+    """
     delivery.attempts += 1
     delivery.last_error = error[:2000]
     delivery.claimed_by = delivery.claimed_until = None
-    if delivery.attempts >= MAX_ATTEMPTS:
+    give_up_at = delivery.due_at + retry_for
+    if now >= give_up_at:
         delivery.status = "failed"
-        delivery.last_error = f"gave up after {delivery.attempts} attempts: {error}"[:2000]
+        hours = (now - delivery.due_at) / timedelta(hours=1)
+        gave_up = f"gave up after {delivery.attempts} attempts in {hours:.0f} hours"
+        delivery.last_error = f"{gave_up}: {error}"[:2000]
         return
     delivery.status = "deferred"
-    delivery.next_attempt_at = now + backoff(delivery.attempts, rng)
+    delivery.next_attempt_at = min(now + backoff(delivery.attempts, rng), give_up_at)
 
 
 def mark_failed(
@@ -278,7 +296,8 @@ def requeue(
     """Queue `status` ("failed" or "deferred") deliveries again, for the next round.
 
     The one retry rule behind `quiz outbox retry` and the dashboard's retry
-    button. Retrying a failed delivery of a bounced participant makes them
+    button. A retried delivery is due now, so it gets a whole retry horizon
+    again. Retrying a failed delivery of a bounced participant makes them
     active again and re-queues what the bounce cancelled: an operator retries
     when the address was fine after all (a full mailbox, a relay mistake).
     Unsubscribed and erased participants are never mailed again. Commits;
@@ -323,6 +342,7 @@ def requeue(
             .where(Delivery.id.in_(chunk), Delivery.status == status)
             .values(
                 status="pending",
+                due_at=now,
                 attempts=0,
                 next_attempt_at=None,
                 last_error=None,

@@ -15,7 +15,8 @@ What happens to a message (the relay's reply decides):
   killed with SIGKILL may have up to one group accepted by the relay but not
   recorded, which are sent again (same Message-ID) once their lease runs out.
   Set QUIZ_OUTBOX_COMMIT_EVERY=1 to shrink that to the message in flight.
-- 4xx or a broken connection: `deferred` with backoff; retried.
+- 4xx or a broken connection: `deferred` with backoff; retried until
+  QUIZ_OUTBOX_RETRY_HOURS after it was due, then `failed` (quiz.outbox.mark_deferred).
 - 5xx for the recipient: `failed`, participant `bounced`, later deliveries
   `cancelled`. 5xx for the message: `failed`, participant untouched.
 - relay unreachable or refusing our sender: this message is deferred, the
@@ -121,6 +122,7 @@ class SendSettings:
     lease: timedelta
     commit_every: int
     commit_seconds: float
+    retry_for: timedelta
     mail_from: str
     envelope_from: str
     domain: str
@@ -138,6 +140,7 @@ class SendSettings:
             lease=timedelta(seconds=int(cfg["QUIZ_OUTBOX_LEASE_SECONDS"])),
             commit_every=max(1, int(cfg.get("QUIZ_OUTBOX_COMMIT_EVERY", 20))),
             commit_seconds=float(cfg.get("QUIZ_OUTBOX_COMMIT_SECONDS", 0.5)),
+            retry_for=timedelta(hours=int(cfg["QUIZ_OUTBOX_RETRY_HOURS"])),
             mail_from=mail_from,
             envelope_from=parseaddr(mail_from)[1],
             domain=mail_domain(mail_from),
@@ -319,7 +322,7 @@ class _Worker:
             outbox.mark_failed(self.session, delivery, now, str(exc), bounced=exc.bounces_recipient)
             self.report.count("failed", error=error)
         else:
-            outbox.mark_deferred(self.session, delivery, now, str(exc))
+            outbox.mark_deferred(self.session, delivery, now, str(exc), self.settings.retry_for)
             self.report.count("failed" if delivery.status == "failed" else "deferred", error=error)
         self.session.commit()
         log.warning("%s", error)

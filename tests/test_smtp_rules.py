@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from quiz.db import utcnow
 from quiz.models import Delivery, Participant
-from quiz.outbox import MAX_ATTEMPTS, backoff, enqueue
+from quiz.outbox import backoff, enqueue
 from quiz.sender import send_due
 from tests.conftest import both_smtp_modes, free_port
 from tests.factories import make_campaign, make_participant
@@ -239,17 +239,17 @@ def test_a_refused_sender_stops_the_batch_and_loses_nothing(make_app, session, s
 
 
 @both_smtp_modes
-def test_deferred_too_often_fails_with_the_reason(app, session, smtp, campaign):
+def test_deferred_past_the_retry_horizon_fails_with_the_reason(app, session, smtp, campaign):
     [p] = confirmations(session, campaign, 1)
     delivery = session.scalar(select(Delivery))
-    delivery.attempts = MAX_ATTEMPTS - 1
+    delivery.attempts = 11
     session.commit()
     smtp.refuse["p0@example.org"] = "452 4.2.2 Mailbox full"
-    run(app, utcnow())
+    run(app, delivery.due_at + timedelta(hours=24))  # QUIZ_OUTBOX_RETRY_HOURS, default 24
     session.expire_all()
     delivery = session.scalar(select(Delivery))
     assert delivery.status == "failed"
-    assert delivery.last_error.startswith(f"gave up after {MAX_ATTEMPTS} attempts: 452")
+    assert delivery.last_error.startswith("gave up after 12 attempts in 24 hours: 452")
     assert session.get(Participant, p.id).status == "pending"  # not bounced: it was temporary
 
 
