@@ -3,14 +3,15 @@
 An APScheduler BlockingScheduler with up to four jobs: `plan` (every
 QUIZ_PLANNER_INTERVAL_SECONDS, default a minute) enqueues the deliveries that
 are due, `drain` (every QUIZ_SCHEDULER_INTERVAL_SECONDS) sends what the outbox
-holds over QUIZ_SMTP_CONNECTIONS connections, `retention` (daily at 03:30
+holds over one SMTP connection, `retention` (daily at 03:30
 Amsterdam time) erases personal data past QUIZ_RETENTION_DAYS, and `bounces`
 (every QUIZ_BOUNCE_FETCH_SECONDS, when QUIZ_IMAP_URL is set) records the
 bounces that came back after the relay accepted a message. All run once
 right at start, so a restart or a missed tick catches up at once. The state of the quiz
 lives in the database, not in APScheduler: the job store is in memory.
-Several of these processes may run against PostgreSQL; the outbox's unique
-key and claims keep them from planning or sending the same message twice.
+Several of these processes may run against PostgreSQL, and that is how
+sending scales (docs/deploy.md): the outbox's unique key and claims keep them
+from planning or sending the same message twice.
 
 SIGTERM/SIGINT set a stop flag that the drain checks between messages, so
 the message in flight is finished and recorded before the process exits.

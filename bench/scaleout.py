@@ -5,7 +5,7 @@
 
 Two rounds on the same outbox (N question emails due at once, as at 07:30):
 first one scheduler process, then two, each exactly as the Procfile starts it
-(`python scheduler.py`, 2 SMTP connections each). In both rounds two web
+(`python scheduler.py`, one SMTP connection each). In both rounds two web
 processes (the Procfile's gunicorn, 2 workers each) take a steady stream of
 signups from wrk at the same time, each queueing a confirmation email that
 the schedulers send too. Postfix's `smtp-sink` writes every message it
@@ -79,7 +79,7 @@ def received(dump: Path) -> Counter[str]:
 def start_scheduler(url: str, port: int, work: Path, n: int) -> subprocess.Popen:
     env = {
         **os.environ,
-        **{k: str(v) for k, v in send_harness.app_config(url, port, 2).items() if k != "QUIZ_IGNORE_DOTENV"},
+        **{k: str(v) for k, v in send_harness.app_config(url, port).items() if k != "QUIZ_IGNORE_DOTENV"},
         "QUIZ_SCHEDULER_INTERVAL_SECONDS": "1",
         "QUIZ_OUTBOX_LEASE_SECONDS": "120",
     }
@@ -239,8 +239,8 @@ PostgreSQL (`quiz_bench_scaleout`), load average {load_before:.1f} before and
 {os.getloadavg()[0]:.1f} after. {one["questions"]:,} question emails due at once; meanwhile two
 web processes (gunicorn, 2 workers each) take signups from wrk (at most
 {SIGNUP_CONNECTIONS * 1000 // SIGNUP_PAUSE_MS} per second each), whose confirmation emails the
-schedulers send as well. Scheduler processes as the Procfile starts them, 2 SMTP
-connections each; Postfix's smtp-sink keeps every message it accepts, and
+schedulers send as well. Scheduler processes as the Procfile starts them, one
+SMTP connection each; Postfix's smtp-sink keeps every message it accepts, and
 the count is made there, by Message-ID.
 
 | schedulers | sent (questions + live confirmations) | question send rate | duplicates | lost |

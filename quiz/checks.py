@@ -120,6 +120,14 @@ def check(settings: Mapping[str, Any], layout: Layout) -> list[Finding]:
             "QUIZ_BOUNCE_ADDRESS", "not set: bounces that come back later never reach a participant's record."
         )
 
+    if settings.get("QUIZ_SMTP_CONNECTIONS"):
+        warn(
+            "QUIZ_SMTP_CONNECTIONS",
+            "no longer used: each scheduler process sends over one SMTP connection. To send "
+            "faster, run more scheduler processes (PostgreSQL) and set QUIZ_SCHEDULER_PROCESSES "
+            "to their total (docs/deploy.md, More machines).",
+        )
+
     if settings.get("QUIZ_PROXY_HOPS", 0) == 0:
         warn("QUIZ_PROXY_HOPS", "0: behind a proxy every client has the proxy's address (rate limits, HSTS).")
     return sorted(found, key=lambda f: f.level != "error")

@@ -48,7 +48,7 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "QUIZ_PLANNER_INTERVAL_SECONDS": (60, int),
     "QUIZ_OUTBOX_COMMIT_EVERY": (20, int),
     "QUIZ_OUTBOX_COMMIT_SECONDS": (0.5, float),
-    "QUIZ_SMTP_CONNECTIONS": (2, int),
+    "QUIZ_OUTBOX_RETRY_HOURS": (24, int),
     "QUIZ_SMTP_RATE": (0.0, float),
     "QUIZ_DEV_MAILBOX_DIR": (None, str),
     "QUIZ_PRIVACY_CONTACT": ("privacy@meldcodequiz.localhost", str),
@@ -64,6 +64,8 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "QUIZ_BOUNCE_ADDRESS": (None, str),
     "QUIZ_IMAP_URL": (None, str),
     "QUIZ_BOUNCE_FETCH_SECONDS": (300, int),
+    # Retired: read only so that `quiz check` can say it no longer does anything.
+    "QUIZ_SMTP_CONNECTIONS": (None, str),
 }
 
 
@@ -113,6 +115,8 @@ def check_required(settings: Mapping[str, Any]) -> None:
             "forgeable; set it in the environment or .env, e.g. "
             "QUIZ_SECRET_KEY=$(python -c 'import secrets; print(secrets.token_urlsafe(48))')"
         )
+    if int(settings.get("QUIZ_OUTBOX_RETRY_HOURS", 24)) < 1:
+        raise ConfigError("QUIZ_OUTBOX_RETRY_HOURS must be at least 1 (hours a deferred email is retried).")
     if int(settings.get("QUIZ_RETENTION_DAYS", 90)) < 1:
         raise ConfigError("QUIZ_RETENTION_DAYS must be at least 1 (days after the last quiz day).")
     if settings.get("QUIZ_MAIL_BACKEND") not in ("dev", "smtp"):

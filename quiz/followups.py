@@ -29,12 +29,13 @@ from sqlalchemy.orm import Session, aliased
 from sqlalchemy.types import Integer, String
 
 from quiz.db import UTCDateTime
-from quiz.models import Answer, Campaign, Delivery, Participant, Question
+from quiz.models import RECEIVING, Answer, Campaign, Delivery, Participant, Question
 from quiz.planner import SETTLED, PlanContext, _insert, rule
 
-# Who still gets follow-ups and the summary: `completed` participants had
+# Who gets follow-ups and the summary: those who receive mail
+# (quiz.models.RECEIVING) and have confirmed. `completed` participants had
 # their last question but may still answer, and the summary is for them.
-RECIPIENTS = ("active", "completed")
+RECIPIENTS = tuple(status for status in RECEIVING if status != "pending")
 # An answer older than this gets no follow-up any more (a follow-up is about
 # this week's conversation); it also bounds the rows each planning round reads.
 FOLLOWUP_LOOKBACK = timedelta(days=14)

@@ -16,6 +16,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     CheckConstraint,
+    ColumnElement,
     Date,
     ForeignKey,
     Index,
@@ -24,8 +25,10 @@ from sqlalchemy import (
     Text,
     Time,
     UniqueConstraint,
+    and_,
     func,
 )
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from quiz.db import Base, UTCDateTime
@@ -41,6 +44,13 @@ SECTORS: dict[str, str] = {
 }
 
 PARTICIPANT_STATUSES = ("pending", "active", "completed", "unsubscribed", "bounced", "erased")
+# Who receives mail, defined once (`Participant.receives_mail`; the planner,
+# the sender, rights and signup ask it): a pending participant gets the
+# confirmation, an active one the questions, a completed one the follow-ups
+# and the summary. The others are gone: unsubscribed and erased for good,
+# bounced until an operator retries their failed mail (quiz.outbox.requeue).
+RECEIVING = ("pending", "active", "completed")
+GONE = ("unsubscribed", "bounced", "erased")
 DELIVERY_KINDS = ("confirm", "already_registered", "question", "followup", "reminder", "summary")
 DELIVERY_STATUSES = ("pending", "sending", "sent", "deferred", "failed", "cancelled")
 START_MODES = ("fixed", "rolling")
@@ -187,6 +197,18 @@ class Participant(Base):
     status_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     campaign: Mapped[Campaign] = relationship()
+
+    @hybrid_property
+    def receives_mail(self) -> bool:
+        """Whether any mail may go to this participant (see RECEIVING); in SQL
+        too, as `Participant.receives_mail`. Without an address nobody does,
+        whatever the status says."""
+        return self.status in RECEIVING and self.email is not None
+
+    @receives_mail.inplace.expression
+    @classmethod
+    def _receives_mail_expression(cls) -> ColumnElement[bool]:
+        return and_(cls.status.in_(RECEIVING), cls.email.is_not(None))
 
 
 # One person, one row: per campaign an address is unique whatever its case

@@ -7,7 +7,8 @@ conditional UPDATE on SQLite whose writes are serialised anyway), and a
 crashed worker's rows become claimable again when the lease runs out.
 
 Every delivery ends `sent`, `failed` (with the reason in last_error) or
-`cancelled` (with the reason); `deferred` is a wait between attempts.
+`cancelled` (with the reason); `deferred` is a wait between attempts, for at
+most QUIZ_OUTBOX_RETRY_HOURS after the delivery was due (`mark_deferred`).
 Sending itself lives in `quiz.sender`.
 """
 
@@ -16,7 +17,6 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import Integer, String, and_, bindparam, column, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -24,13 +24,11 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from quiz.db import UTCDateTime
-from quiz.models import Delivery, Participant
+from quiz.models import RECEIVING, Delivery, Participant
 
 CLAIMABLE = ("pending", "deferred")
 BACKOFF_BASE = timedelta(minutes=1)
 BACKOFF_CAP = timedelta(hours=2)
-MAX_ATTEMPTS = 12  # with the cap, about a day of retrying before giving up
-GONE = ("unsubscribed", "bounced", "erased")
 
 # The reason recorded on deliveries a bounce cancelled; retry revives exactly those.
 BOUNCE_REASON = "recipient address bounced"
@@ -71,7 +69,8 @@ def enqueue(
 
 
 def rearm(session: Session, delivery: Delivery, now: datetime) -> None:
-    """Send a delivery once more, from scratch (a resent confirmation, an operator's retry)."""
+    """Send a delivery once more, from scratch (a resent confirmation): due
+    now, so its retry horizon starts again too."""
     delivery.status = "pending"
     delivery.due_at = now
     delivery.attempts = 0
@@ -102,14 +101,9 @@ def _due(now: datetime):  # noqa: ANN202 - SQL expression
     )
 
 
-def count_due(session: Session, now: datetime, at_most: int | None = None) -> int:
-    """How many deliveries are due; with `at_most`, counting stops there."""
-    from sqlalchemy import func
-
-    due = select(Delivery.id).where(_due(now))
-    if at_most is not None:
-        due = due.limit(at_most)
-    return session.scalar(select(func.count()).select_from(due.subquery())) or 0
+def count_due(session: Session, now: datetime) -> int:
+    """How many deliveries are due (for `quiz tick`'s progress bar)."""
+    return session.scalar(select(func.count()).where(_due(now))) or 0
 
 
 def claim(session: Session, worker: str, now: datetime, limit: int, lease: timedelta) -> list[int]:
@@ -222,18 +216,35 @@ def mark_sent(session: Session, delivery: Delivery, now: datetime) -> None:
 
 
 def mark_deferred(
-    session: Session, delivery: Delivery, now: datetime, error: str, rng: random.Random | None = None
+    session: Session,
+    delivery: Delivery,
+    now: datetime,
+    error: str,
+    retry_for: timedelta,
+    rng: random.Random | None = None,
 ) -> None:
-    """A temporary failure: try again after `backoff`, give up after MAX_ATTEMPTS."""
+    """A temporary failure: try again after `backoff`, for `retry_for`
+    (QUIZ_OUTBOX_RETRY_HOURS) counted from when the delivery was due; then it
+    is `failed`.
+
+    Counted from `due_at`, as Postfix counts its maximal_queue_lifetime from
+    the message's arrival: a relay that defers all day does not restart the
+    clock. The last retry is made at the horizon itself, and a delivery
+    always gets at least one attempt. A failed question settles it, so the
+    planner moves the participant on to the next question (quiz.planner).
+    """
     delivery.attempts += 1
     delivery.last_error = error[:2000]
     delivery.claimed_by = delivery.claimed_until = None
-    if delivery.attempts >= MAX_ATTEMPTS:
+    give_up_at = delivery.due_at + retry_for
+    if now >= give_up_at:
         delivery.status = "failed"
-        delivery.last_error = f"gave up after {delivery.attempts} attempts: {error}"[:2000]
+        hours = (now - delivery.due_at) / timedelta(hours=1)
+        gave_up = f"gave up after {delivery.attempts} attempts in {hours:.0f} hours"
+        delivery.last_error = f"{gave_up}: {error}"[:2000]
         return
     delivery.status = "deferred"
-    delivery.next_attempt_at = now + backoff(delivery.attempts, rng)
+    delivery.next_attempt_at = min(now + backoff(delivery.attempts, rng), give_up_at)
 
 
 def mark_failed(
@@ -249,7 +260,7 @@ def mark_failed(
     if not bounced:
         return
     participant = delivery.participant
-    if participant.status in ("pending", "active", "completed"):
+    if participant.status in RECEIVING:
         participant.status = "bounced"
         participant.status_changed_at = now
     cancel_pending(session, participant.id, BOUNCE_REASON)
@@ -285,7 +296,8 @@ def requeue(
     """Queue `status` ("failed" or "deferred") deliveries again, for the next round.
 
     The one retry rule behind `quiz outbox retry` and the dashboard's retry
-    button. Retrying a failed delivery of a bounced participant makes them
+    button. A retried delivery is due now, so it gets a whole retry horizon
+    again. Retrying a failed delivery of a bounced participant makes them
     active again and re-queues what the bounce cancelled: an operator retries
     when the address was fine after all (a full mailbox, a relay mistake).
     Unsubscribed and erased participants are never mailed again. Commits;
@@ -293,10 +305,12 @@ def requeue(
     """
     if status not in ("failed", "deferred"):
         raise ValueError("only failed or deferred deliveries can be retried")
+    # Those who receive mail, and bounced ones: a retry is a bounce's way back.
+    may_receive = or_(Participant.receives_mail, Participant.status == "bounced")
     scope = (
         select(Delivery.id)
         .join(Participant, Participant.id == Delivery.participant_id)
-        .where(Delivery.status == status, Participant.status.not_in(("unsubscribed", "erased")))
+        .where(Delivery.status == status, may_receive)
     )
     if campaign_id is not None:
         scope = scope.where(Participant.campaign_id == campaign_id)
@@ -328,6 +342,7 @@ def requeue(
             .where(Delivery.id.in_(chunk), Delivery.status == status)
             .values(
                 status="pending",
+                due_at=now,
                 attempts=0,
                 next_attempt_at=None,
                 last_error=None,
@@ -344,14 +359,3 @@ def message_id_for(delivery: Delivery, domain: str) -> str:
     """Stable across retries and crashes (it derives from the row), so a resent
     copy is recognisable as the same message."""
     return f"<quiz.{delivery.id}.{delivery.kind}.{delivery.day}@{domain}>"
-
-
-def participant_gone(participant: Participant) -> bool:
-    return participant.email is None or participant.status in GONE
-
-
-def drain(*args: Any, **kwargs: Any) -> Any:
-    """See `quiz.sender.drain` (kept here for callers that import it from the outbox)."""
-    from quiz.sender import drain as _drain
-
-    return _drain(*args, **kwargs)

@@ -1,15 +1,17 @@
 """Participants' rights (AVG/GDPR): unsubscribe, export and erase.
 
 - Unsubscribing stops all mail: the status becomes 'unsubscribed' and every
-  delivery not yet sent is cancelled in the same transaction, so no tick of
-  the scheduler can slip one more email out in between. Idempotent. A
-  bounced participant becomes 'unsubscribed' too: a bounce is no wish and an
+  delivery not yet claimed by a sender is cancelled in the same transaction.
+  One a sender already holds, the sender cancels right before it would go
+  out (quiz.sender, "Rights hold mid-send"). Idempotent. A bounced
+  participant becomes 'unsubscribed' too: a bounce is no wish and an
   organiser may retry the address (quiz.outbox.requeue), an unsubscribe is
   one, and nothing undoes it.
 - Erasing removes every personal field of the participant (address, name,
   organisation, sector, role, consent record), the client fingerprints and
   user agents of their link hits and any delivery error text (an SMTP reply
-  may quote the address), and cancels what was still to be sent. The
+  may quote the address), and cancels what was still to be sent (as
+  unsubscribing does). The
   participant row stays as a bare id, so their answers still count in the
   statistics, anonymously. Idempotent.
 - Export gives everything stored about one participant, as plain data.
@@ -26,10 +28,10 @@ from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session
 
 from quiz import outbox
-from quiz.models import Answer, Delivery, LinkHit, Option, Participant, Question
+from quiz.models import RECEIVING, Answer, Delivery, LinkHit, Option, Participant, Question
 
-# Statuses that still receive mail.
-RECEIVING = ("pending", "active", "completed")
+# RECEIVING, the statuses that still receive mail, is defined on the model;
+# unsubscribing leaves them, and the rights pages ask `rights.RECEIVING`.
 # Statuses an unsubscribe changes: those, and a bounce (which can be retried).
 CAN_UNSUBSCRIBE = (*RECEIVING, "bounced")
 # The statuses as participants read them (their "Mijn gegevens" page).

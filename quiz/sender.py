@@ -1,43 +1,47 @@
 """Sending the outbox: claim due deliveries, render, hand them to SMTP, record.
 
-One worker = one SMTP connection + one database session. `send_due` runs
-QUIZ_SMTP_CONNECTIONS workers under one rate limit (QUIZ_SMTP_RATE
-messages/second, 0 = no limit, split evenly between the workers):
-- on PostgreSQL, when at least PROCESSES_FROM messages are due, one child
-  process per connection. Building a message is CPU work, and threads share
-  one interpreter lock, so only processes use more than one core; the claim
-  (FOR UPDATE SKIP LOCKED + lease) already keeps workers apart, whether they
-  are threads, processes or schedulers. The parent supervises: progress and
-  reports come back over a queue, a child that dies is reported (its claimed
-  rows return when their lease runs out), SIGTERM/`stop` is passed on and each
-  child finishes its message in flight, and a child ends with its parent.
-- otherwise (SQLite, whose writes are serialised anyway, or a small queue
-  that is not worth starting interpreters for) in threads.
+One sender = one SMTP connection + one database session, in the scheduler
+process (`send_due`). To send faster, run more scheduler processes (on
+PostgreSQL, docs/deploy.md "More machines"): the claim (FOR UPDATE SKIP
+LOCKED + a lease) keeps them apart. Building a message is CPU work, so a
+process is what uses another core; QUIZ_SMTP_RATE (messages/second, 0 = no
+limit) is the relay's limit for all of them together, and each process takes
+its share (QUIZ_SCHEDULER_PROCESSES).
 
 What happens to a message (the relay's reply decides):
 - accepted: `sent`. Outcomes are written in groups of QUIZ_OUTBOX_COMMIT_EVERY
   messages (and at least every QUIZ_OUTBOX_COMMIT_SECONDS): one commit per
-  message would cost more than building the message. The price: a worker
+  message would cost more than building the message. The price: a sender
   killed with SIGKILL may have up to one group accepted by the relay but not
   recorded, which are sent again (same Message-ID) once their lease runs out.
   Set QUIZ_OUTBOX_COMMIT_EVERY=1 to shrink that to the message in flight.
-- 4xx or a broken connection: `deferred` with backoff; retried.
+- 4xx or a broken connection: `deferred` with backoff; retried until
+  QUIZ_OUTBOX_RETRY_HOURS after it was due, then `failed` (quiz.outbox.mark_deferred).
 - 5xx for the recipient: `failed`, participant `bounced`, later deliveries
   `cancelled`. 5xx for the message: `failed`, participant untouched.
 - relay unreachable or refusing our sender: this message is deferred, the
-  rest of the batch is released untouched, and the worker stops until the
+  rest of the batch is released untouched, and the sender stops until the
   next tick.
 - rendering error (a template or data bug): `failed` with the reason.
+
+Rights hold mid-send: a batch is claimed and loaded at once, and sending it
+at a limited rate can take minutes, during which a participant may
+unsubscribe or erase their data. Unsubscribe and erase cancel only what is
+not claimed yet; the claimed rows are the sender's to settle, so a record
+never says `cancelled` for a message that went out. Right before a message
+goes out the sender checks, with one query per group of
+QUIZ_OUTBOX_COMMIT_EVERY messages (`_recheck`), that it still holds the row
+and that the participant still receives mail (`Participant.receives_mail`);
+if not, the row is cancelled ("participant is unsubscribed"). A check is
+used for at most QUIZ_OUTBOX_COMMIT_SECONDS. What remains is that window: a
+participant who leaves less than QUIZ_OUTBOX_COMMIT_SECONDS (0.5 s) before
+their message goes out, or while it is being handed to the relay, still gets
+that one message, recorded as `sent`.
 """
 
 from __future__ import annotations
 
 import logging
-import multiprocessing
-import os
-import pickle
-import queue
-import signal
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -68,13 +72,8 @@ from quiz.stencil import StencilRenderer
 log = logging.getLogger(__name__)
 
 # Stop taking messages from a batch when this share of the lease has passed,
-# so another worker never takes over a row this one is still sending.
+# so another sender never takes over a row this one is still sending.
 LEASE_SAFETY = 0.8
-
-# Below this many due messages the workers are threads: starting an
-# interpreter per connection costs about a second of CPU, and the scheduler
-# drains every few seconds.
-PROCESSES_FROM = 2000
 
 # One per process: each shape of the question email rendered and inlined once
 # (quiz/stencil.py); the same bytes as rendering every message in full.
@@ -90,55 +89,26 @@ class DrainReport:
     cancelled: int = 0
     released: int = 0
     errors: list[str] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def count(self, outcome: str, n: int = 1, error: str | None = None) -> None:
-        with self.lock:
-            setattr(self, outcome, getattr(self, outcome) + n)
-            if error and len(self.errors) < 100:
-                self.errors.append(error)
-
-    def counts(self) -> dict[str, Any]:
-        """The figures as plain data (a child process sends them to its parent)."""
-        with self.lock:
-            return {k: getattr(self, k) for k in _OUTCOMES} | {"errors": list(self.errors)}
-
-    def add(self, counts: Mapping[str, Any]) -> None:
-        with self.lock:
-            for k in _OUTCOMES:
-                setattr(self, k, getattr(self, k) + counts[k])
-            self.errors.extend(counts["errors"][: max(0, 100 - len(self.errors))])
-
-
-_OUTCOMES = ("claimed", "sent", "deferred", "failed", "cancelled", "released")
-
-
-@dataclass(frozen=True)
-class FixedClock:
-    """A clock that always says `now` (`quiz tick --now`, the benchmark).
-    A class rather than a lambda so that it can go to a child process."""
-
-    now: datetime
-
-    def __call__(self) -> datetime:
-        return self.now
+        setattr(self, outcome, getattr(self, outcome) + n)
+        if error and len(self.errors) < 100:
+            self.errors.append(error)
 
 
 class RateLimiter:
-    """Spaces messages evenly at `rate` per second across all threads; 0 = no limit."""
+    """Spaces messages evenly at `rate` per second; 0 = no limit."""
 
     def __init__(self, rate: float) -> None:
         self.interval = 1.0 / rate if rate > 0 else 0.0
         self._next = 0.0
-        self._lock = threading.Lock()
 
     def wait(self, stop: threading.Event | None = None) -> None:
         if not self.interval:
             return
-        with self._lock:
-            now = time.monotonic()
-            slot = max(now, self._next)
-            self._next = slot + self.interval
+        now = time.monotonic()
+        slot = max(now, self._next)
+        self._next = slot + self.interval
         if slot > now:
             if stop is not None:
                 stop.wait(slot - now)
@@ -152,6 +122,7 @@ class SendSettings:
     lease: timedelta
     commit_every: int
     commit_seconds: float
+    retry_for: timedelta
     mail_from: str
     envelope_from: str
     domain: str
@@ -169,6 +140,7 @@ class SendSettings:
             lease=timedelta(seconds=int(cfg["QUIZ_OUTBOX_LEASE_SECONDS"])),
             commit_every=max(1, int(cfg.get("QUIZ_OUTBOX_COMMIT_EVERY", 20))),
             commit_seconds=float(cfg.get("QUIZ_OUTBOX_COMMIT_SECONDS", 0.5)),
+            retry_for=timedelta(hours=int(cfg["QUIZ_OUTBOX_RETRY_HOURS"])),
             mail_from=mail_from,
             envelope_from=parseaddr(mail_from)[1],
             domain=mail_domain(mail_from),
@@ -180,8 +152,14 @@ class SendSettings:
         )
 
 
+def rate_per_process(cfg: Mapping[str, Any]) -> float:
+    """This process's share of QUIZ_SMTP_RATE, which is for all scheduler
+    processes together (QUIZ_SCHEDULER_PROCESSES of them)."""
+    return float(cfg.get("QUIZ_SMTP_RATE", 0)) / max(1, int(cfg.get("QUIZ_SCHEDULER_PROCESSES", 1)))
+
+
 class _RelayDown(Exception):
-    """The relay cannot take messages now; stop this worker until the next tick."""
+    """The relay cannot take messages now; stop sending until the next tick."""
 
 
 class _Worker:
@@ -205,6 +183,11 @@ class _Worker:
         self.on_progress = on_progress
         self._sent: list[tuple[int, datetime, str]] = []
         self._last_flush = time.monotonic()
+        # The last `_recheck`: rows still held for a participant who receives
+        # mail, rows whose participant has gone (id -> status), and when.
+        self._cleared: set[int] = set()
+        self._gone: dict[int, str] = {}
+        self._checked_at = 0.0
 
     def stopped(self) -> bool:
         return self.stop is not None and self.stop.is_set()
@@ -234,10 +217,15 @@ class _Worker:
         prefetch_reminders(self.session, deliveries)
         done: set[int] = set()
         try:
-            for delivery in deliveries:
+            for i, delivery in enumerate(deliveries):
                 if self.stopped() or time.monotonic() > deadline:
                     break
                 self.limiter.wait(self.stop)
+                if (
+                    delivery.id not in self._cleared
+                    or time.monotonic() - self._checked_at >= self.settings.commit_seconds
+                ):
+                    self._recheck(deliveries[i : i + self.settings.commit_every])
                 done.add(delivery.id)  # whatever happens next, this row is dealt with
                 self._send_one(delivery)
                 if self.on_progress:
@@ -247,6 +235,23 @@ class _Worker:
             left = [d.id for d in deliveries if d.id not in done]
             if left:
                 self.report.count("released", outbox.release(self.session, left, self.name))
+
+    def _recheck(self, group: Sequence[Delivery]) -> None:
+        """Ask the database, once for the next group, which of these rows this
+        sender still holds and whether their participant still receives mail:
+        the batch was loaded minutes ago, perhaps (see the module docstring)."""
+        rows = self.session.execute(
+            select(Delivery.id, Participant.status, Participant.receives_mail.label("receives_mail"))
+            .join(Participant, Participant.id == Delivery.participant_id)
+            .where(
+                Delivery.id.in_([d.id for d in group]),
+                Delivery.status == "sending",
+                Delivery.claimed_by == self.name,
+            )
+        ).all()
+        self._cleared = {row.id for row in rows if row.receives_mail}
+        self._gone = {row.id: row.status for row in rows if not row.receives_mail}
+        self._checked_at = time.monotonic()
 
     def _flush(self) -> None:
         if self._sent:
@@ -258,9 +263,17 @@ class _Worker:
 
     def _send_one(self, delivery: Delivery) -> None:
         participant = delivery.participant
-        if outbox.participant_gone(participant):
+        if delivery.id not in self._cleared and delivery.id not in self._gone:
+            # Not ours any more (an operator, or a lease that ran out): whoever
+            # holds it now settles it.
+            log.warning("delivery %s is no longer held by %s; left alone", delivery.id, self.name)
+            return
+        # The loaded participant counts too: this sender may have bounced
+        # them a moment ago (an earlier message of the same batch).
+        if delivery.id in self._gone or not participant.receives_mail:
+            status = self._gone.get(delivery.id, participant.status)
             self._flush()
-            outbox.mark_cancelled(delivery, f"participant is {participant.status}")
+            outbox.mark_cancelled(delivery, f"participant is {status}")
             self.session.commit()
             self.report.count("cancelled")
             return
@@ -309,7 +322,7 @@ class _Worker:
             outbox.mark_failed(self.session, delivery, now, str(exc), bounced=exc.bounces_recipient)
             self.report.count("failed", error=error)
         else:
-            outbox.mark_deferred(self.session, delivery, now, str(exc))
+            outbox.mark_deferred(self.session, delivery, now, str(exc), self.settings.retry_for)
             self.report.count("failed" if delivery.status == "failed" else "deferred", error=error)
         self.session.commit()
         log.warning("%s", error)
@@ -325,190 +338,27 @@ def _load(session: Session, ids: Sequence[int]) -> list[Delivery]:
     return list(rows)
 
 
-def drain(
-    app: Flask,
-    transport: Transport,
-    clock: Callable[[], datetime],
-    worker: str,
-    stop: threading.Event | None = None,
-    limit: int | None = None,
-    on_progress: Callable[[int], None] | None = None,
-    limiter: RateLimiter | None = None,
-    report: DrainReport | None = None,
-) -> DrainReport:
-    """Send due deliveries over one connection until none is due (or `stop`).
-
-    Stops between messages when `stop` is set, so SIGTERM never cuts a
-    message in half; what was claimed but not sent is released.
-    """
-    settings = SendSettings.from_config(app.config)
-    report = report or DrainReport()
-    limiter = limiter or RateLimiter(float(app.config.get("QUIZ_SMTP_RATE", 0)))
-    with app.app_context(), session_scope(app) as session, transport:
-        _Worker(session, transport, clock, worker, settings, report, stop, limiter, on_progress).run(limit)
-    return report
-
-
 def send_due(
     app: Flask,
     clock: Callable[[], datetime],
     worker: str,
     stop: threading.Event | None = None,
     on_progress: Callable[[int], None] | None = None,
-    connections: int | None = None,
+    limit: int | None = None,
 ) -> DrainReport:
-    """Drain the outbox over QUIZ_SMTP_CONNECTIONS connections in parallel:
-    child processes on PostgreSQL for a large queue, threads otherwise."""
-    n = max(1, int(connections or app.config.get("QUIZ_SMTP_CONNECTIONS", 1)))
+    """Send due deliveries over one SMTP connection until none is due (or
+    `stop`, or `limit` messages taken); `worker` names this sender in claims.
+
+    Stops between messages when `stop` is set, so SIGTERM never cuts a
+    message in half; what was claimed but not sent is released.
+    """
+    settings = SendSettings.from_config(app.config)
     report = DrainReport()
-    if n > 1 and _processes_pay_off(app, clock):
-        return _send_in_processes(app, clock, worker, n, stop, on_progress, report)
-    limiter = RateLimiter(float(app.config.get("QUIZ_SMTP_RATE", 0)))
-    if n == 1:
-        return drain(
-            app, transport_from_config(app.config), clock, worker, stop, None, on_progress, limiter, report
-        )
-
-    def run(name: str) -> None:
-        try:
-            drain(
-                app, transport_from_config(app.config), clock, name, stop, None, on_progress, limiter, report
-            )
-        except Exception as exc:  # one broken connection or session must not hide the others' work
-            log.exception("sender %s stopped", name)
-            report.count("released", 0, error=f"{name}: {exc}")
-
-    threads = [threading.Thread(target=run, args=(f"{worker}/{i}",), name=f"sender-{i}") for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    limiter = RateLimiter(rate_per_process(app.config))
+    transport = transport_from_config(app.config)
+    with app.app_context(), session_scope(app) as session, transport:
+        _Worker(session, transport, clock, worker, settings, report, stop, limiter, on_progress).run(limit)
     return report
-
-
-def _processes_pay_off(app: Flask, clock: Callable[[], datetime]) -> bool:
-    if not str(app.config["QUIZ_DATABASE_URL"]).startswith("postgresql"):
-        return False
-    try:
-        pickle.dumps(clock)
-    except (pickle.PicklingError, AttributeError, TypeError):
-        return False  # a lambda (tests): it cannot go to another process
-    with app.app_context(), session_scope(app) as session:
-        return outbox.count_due(session, clock(), at_most=PROCESSES_FROM) >= PROCESSES_FROM
-
-
-def _send_in_processes(
-    app: Flask,
-    clock: Callable[[], datetime],
-    worker: str,
-    n: int,
-    stop: threading.Event | None,
-    on_progress: Callable[[int], None] | None,
-    report: DrainReport,
-) -> DrainReport:
-    """One child per connection (see the module docstring); returns when all have ended."""
-    # spawn, not fork: the scheduler has threads, an engine with open
-    # connections and locks that a forked copy would inherit mid-use.
-    ctx = multiprocessing.get_context("spawn")
-    events = ctx.Queue()
-    config = {k: v for k, v in app.config.items() if k.startswith("QUIZ_")}
-    config["QUIZ_IGNORE_DOTENV"] = True  # the parent's settings, nothing else
-    config["QUIZ_SMTP_RATE"] = float(app.config.get("QUIZ_SMTP_RATE", 0)) / n
-    children = {}
-    for i in range(n):
-        name = f"{worker}/{i}"
-        child = ctx.Process(
-            target=_child_main,
-            args=(config, clock, name, events, on_progress is not None, os.getpid()),
-            name=f"sender-{i}",
-        )
-        child.start()
-        children[name] = child
-    signalled = False
-    while children:
-        if stop is not None and stop.is_set() and not signalled:
-            signalled = True
-            for child in children.values():
-                if child.is_alive():
-                    os.kill(child.pid, signal.SIGTERM)  # type: ignore[arg-type]
-        try:
-            kind, name, value = events.get(timeout=0.2)
-        except queue.Empty:
-            for name, child in list(children.items()):
-                # exit code 0 means its report is still on the way
-                if child.exitcode not in (None, 0):
-                    error = f"{name}: sender process died (exit code {child.exitcode})"
-                    log.error("%s; its claimed messages go out again when their lease ends", error)
-                    report.count("released", 0, error=error)
-                    del children[name]
-            continue
-        if kind == "progress" and on_progress is not None:
-            on_progress(value)
-        elif kind == "done":
-            report.add(value)
-            children.pop(name).join()
-    return report
-
-
-def _child_main(
-    config: dict[str, Any],
-    clock: Callable[[], datetime],
-    name: str,
-    events: Any,
-    progress: bool,
-    parent: int,
-) -> None:
-    """A sender child: one drain over one connection, then its report to the parent."""
-    stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):  # SIGINT: Ctrl-C reaches the whole process group
-        signal.signal(sig, lambda *_: stop.set())
-    _end_with_parent(parent, stop)
-    from quiz import create_app
-    from quiz.db import database
-
-    report = DrainReport()
-    pending = [0, time.monotonic()]
-
-    def step(k: int) -> None:  # progress in batches: a queue message costs more than a counter
-        pending[0] += k
-        if time.monotonic() - pending[1] >= 0.25:
-            events.put(("progress", name, pending[0]))
-            pending[:] = [0, time.monotonic()]
-
-    app = create_app(config)
-    try:
-        drain(
-            app,
-            transport_from_config(app.config),
-            clock,
-            name,
-            stop,
-            None,
-            step if progress else None,
-            None,
-            report,
-        )
-    except Exception as exc:  # reported like a thread's failure, not as a crash
-        log.exception("sender %s stopped", name)
-        report.count("released", 0, error=f"{name}: {exc}")
-    finally:
-        database(app).dispose()
-    if pending[0]:
-        events.put(("progress", name, pending[0]))
-    events.put(("done", name, report.counts()))
-
-
-def _end_with_parent(parent: int, stop: threading.Event) -> None:
-    """SIGTERM when the parent dies (Linux), so no orphan keeps sending after a
-    SIGKILL of the scheduler; the message in flight is still finished."""
-    try:
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
-    if os.getppid() != parent:  # it died before the line above
-        stop.set()
 
 
 def plan_due(app: Flask, now: datetime) -> Any:

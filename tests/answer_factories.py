@@ -11,9 +11,9 @@ from typing import Any
 from flask import Flask
 from sqlalchemy.orm import Session
 
-from quiz.mailer import transport_from_config
 from quiz.models import Campaign, Option, Participant, Question, QuestionSet
-from quiz.outbox import drain, enqueue
+from quiz.outbox import enqueue
+from quiz.sender import send_due
 from tests.factories import make_campaign, make_participant
 
 LABELS = "ABCD"
@@ -82,7 +82,7 @@ def send_question(
         now=now,
     )
     session.commit()
-    drain(app, transport_from_config(app.config), lambda: now, "test")
+    send_due(app, lambda: now, "test")
 
 
 def links(message: EmailMessage, part: str = "plain") -> list[str]:

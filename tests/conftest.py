@@ -297,10 +297,9 @@ class LiveServer:
     def send_outbox(self) -> None:
         """Send what the outbox holds now, as the scheduler's next tick would."""
         from quiz.db import utcnow
-        from quiz.mailer import transport_from_config
-        from quiz.outbox import drain
+        from quiz.sender import send_due
 
-        drain(self.app, transport_from_config(self.app.config), utcnow, "live-server-test")
+        send_due(self.app, utcnow, "live-server-test")
 
 
 @pytest.fixture

@@ -66,6 +66,7 @@ def test_a_complete_production_setup_has_no_findings(good):
         ({"QUIZ_BOUNCE_ADDRESS": None, "QUIZ_IMAP_URL": None}, SCALED, ("warning", "QUIZ_BOUNCE_ADDRESS")),
         ({"QUIZ_METRICS_TOKEN": "abc"}, SCALED, ("error", "QUIZ_METRICS_TOKEN")),
         ({"QUIZ_PROXY_HOPS": 0}, SCALED, ("warning", "QUIZ_PROXY_HOPS")),
+        ({"QUIZ_SMTP_CONNECTIONS": "4"}, SCALED, ("warning", "QUIZ_SMTP_CONNECTIONS")),
     ],
 )
 def test_each_problem_is_found_alone(good, change, layout, expected):
@@ -93,6 +94,12 @@ def test_cli_lists_problems_and_fails(app, runner, monkeypatch):
     assert "ERROR   QUIZ_BASE_URL: http://quiz.test is not https" in result.output
     assert "ERROR   QUIZ_RATELIMIT_STORAGE_URL: memory:// with 4 web workers" in result.output
     assert "WARNING QUIZ_DKIM_KEY_FILE: no DKIM key" in result.output
+
+
+def test_cli_shows_each_scheduler_process_its_share_of_the_rate(app, runner):
+    app.config.update(QUIZ_SCHEDULER_PROCESSES=4, QUIZ_SMTP_RATE=100)
+    result = runner.invoke(args=["quiz", "check"])
+    assert "Sending: at most 100 messages/s in all, 25 per scheduler process." in result.output
 
 
 def test_cli_passes_a_good_setup_and_strict_fails_on_warnings(app, runner, good, monkeypatch):

@@ -109,11 +109,10 @@ def test_guessing_tokens_is_cut_off_per_client_address(app, client, sent_questio
 
 
 def test_confirm_posts_per_link(client, session, smtp, campaign):
-    from quiz.mailer import transport_from_config
-    from quiz.outbox import drain
+    from quiz.sender import send_due
 
     sign_up(client)
-    drain(client.application, transport_from_config(client.application.config), utcnow, "test")
+    send_due(client.application, utcnow, "test")
     text = smtp.messages[0].get_body(preferencelist=("plain",)).get_content()
     path = text.split("http://quiz.test", 1)[1].split()[0]
     assert path.startswith("/bevestig/")

@@ -10,10 +10,9 @@ import time_machine
 from sqlalchemy import func, select
 
 from quiz import participants
-from quiz.mailer import transport_from_config
 from quiz.models import Answer, Delivery, Participant
-from quiz.outbox import drain
 from quiz.retention import personal_data_due
+from quiz.sender import send_due
 from tests.answer_factories import make_quiz
 from tests.conftest import at
 from tests.factories import make_campaign, make_participant
@@ -111,7 +110,7 @@ def test_unconfirmed_signups_are_removed_after_7_days(app, runner, session, smtp
     # A second attempt three days later (the first mail got lost) restarts the 7 days.
     late = participants.SignupData("later@example.org", None, "School", "onderwijs", None)
     participants.register(session, campaign, late, MONDAY, timedelta(minutes=10))
-    drain(app, transport_from_config(app.config), lambda: MONDAY, "test")
+    send_due(app, lambda: MONDAY, "test")
     outcome = participants.register(
         session, campaign, late, MONDAY + timedelta(days=3), timedelta(minutes=10)
     )

@@ -179,13 +179,12 @@ def test_erase_leaves_no_personal_data_anywhere(app, client, session, smtp, sann
 
 
 def test_erased_participant_gets_no_more_mail(app, client, session, smtp, sanne):
-    from quiz.mailer import transport_from_config
-    from quiz.outbox import drain
+    from quiz.sender import send_due
 
     with time_machine.travel(at("2026-11-17 12:00"), tick=False):
         client.post(my_data_path(smtp).replace("/gegevens", "/wissen"), data={"bevestig": "ja"})
     smtp.clear()
-    drain(app, transport_from_config(app.config), lambda: at("2026-11-18 08:00"), "test")
+    send_due(app, lambda: at("2026-11-18 08:00"), "test")
     assert smtp.messages == []
 
 

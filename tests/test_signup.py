@@ -10,9 +10,8 @@ import time_machine
 from sqlalchemy import func, select
 
 from quiz.db import utcnow
-from quiz.mailer import transport_from_config
 from quiz.models import Delivery, Participant
-from quiz.outbox import drain
+from quiz.sender import send_due
 from tests.conftest import at
 from tests.factories import make_campaign
 
@@ -37,7 +36,7 @@ def sign_up(client, **overrides) -> object:
 
 
 def send_all(app) -> None:
-    drain(app, transport_from_config(app.config), utcnow, "test")
+    send_due(app, utcnow, "test")
 
 
 def confirm_link(message) -> str:

@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from quiz.db import utcnow
 from quiz.models import Delivery, Participant
-from quiz.outbox import MAX_ATTEMPTS, backoff, enqueue
+from quiz.outbox import backoff, enqueue
 from quiz.sender import send_due
 from tests.conftest import both_smtp_modes, free_port
 from tests.factories import make_campaign, make_participant
@@ -99,7 +99,7 @@ def test_all_sent_with_stable_message_ids(app, session, smtp, campaign):
 
 @both_smtp_modes
 def test_smtp_down_then_back_loses_nothing(app, make_app, session, smtp, campaign):
-    down = make_app(QUIZ_SMTP_URL=f"smtp://127.0.0.1:{free_port()}?timeout=2", QUIZ_SMTP_CONNECTIONS=1)
+    down = make_app(QUIZ_SMTP_URL=f"smtp://127.0.0.1:{free_port()}?timeout=2")
     confirmations(session, campaign, 6)
     now = utcnow()
     report = send_due(down, lambda: now, "test")
@@ -226,7 +226,7 @@ def test_a_refused_sender_stops_the_batch_and_loses_nothing(make_app, session, s
     """MAIL FROM refused, even permanently, is the relay's or our settings' problem, not the
     participants': their mail waits, nobody bounces."""
     confirmations(session, campaign, 3)
-    app = make_app(QUIZ_SMTP_CONNECTIONS=1)
+    app = make_app()
     smtp.refuse[parseaddr(app.config["QUIZ_MAIL_FROM"])[1]] = "553 5.7.1 Sender not allowed"
     now = utcnow()
     report = run(app, now)
@@ -239,17 +239,17 @@ def test_a_refused_sender_stops_the_batch_and_loses_nothing(make_app, session, s
 
 
 @both_smtp_modes
-def test_deferred_too_often_fails_with_the_reason(app, session, smtp, campaign):
+def test_deferred_past_the_retry_horizon_fails_with_the_reason(app, session, smtp, campaign):
     [p] = confirmations(session, campaign, 1)
     delivery = session.scalar(select(Delivery))
-    delivery.attempts = MAX_ATTEMPTS - 1
+    delivery.attempts = 11
     session.commit()
     smtp.refuse["p0@example.org"] = "452 4.2.2 Mailbox full"
-    run(app, utcnow())
+    run(app, delivery.due_at + timedelta(hours=24))  # QUIZ_OUTBOX_RETRY_HOURS, default 24
     session.expire_all()
     delivery = session.scalar(select(Delivery))
     assert delivery.status == "failed"
-    assert delivery.last_error.startswith(f"gave up after {MAX_ATTEMPTS} attempts: 452")
+    assert delivery.last_error.startswith("gave up after 12 attempts in 24 hours: 452")
     assert session.get(Participant, p.id).status == "pending"  # not bounced: it was temporary
 
 
@@ -264,15 +264,24 @@ def test_unsubscribed_participants_mail_is_cancelled_with_a_reason(app, session,
 
 def test_rate_limit_spaces_messages(make_app, session, smtp, campaign):
     confirmations(session, campaign, 6)
-    app = make_app(QUIZ_SMTP_RATE=20, QUIZ_SMTP_CONNECTIONS=2)
+    app = make_app(QUIZ_SMTP_RATE=20)
     started = time.monotonic()
     assert run(app, utcnow()).sent == 6
     assert time.monotonic() - started >= 5 / 20 - 0.01
 
 
-def test_several_connections_send_each_message_once(make_app, session, smtp, campaign):
+def test_the_rate_is_shared_by_the_scheduler_processes(make_app, session, smtp, campaign):
+    """QUIZ_SMTP_RATE is the relay's limit for all scheduler processes together."""
+    confirmations(session, campaign, 4)
+    app = make_app(QUIZ_SMTP_RATE=20, QUIZ_SCHEDULER_PROCESSES=2)  # 10 a second for this one
+    started = time.monotonic()
+    assert run(app, utcnow()).sent == 4
+    assert time.monotonic() - started >= 3 / 10 - 0.01
+
+
+def test_small_batches_send_each_message_once(make_app, session, smtp, campaign):
     confirmations(session, campaign, 30)
-    app = make_app(QUIZ_SMTP_CONNECTIONS=4, QUIZ_OUTBOX_BATCH_SIZE=3)
+    app = make_app(QUIZ_OUTBOX_BATCH_SIZE=3)
     report = run(app, utcnow())
     assert report.sent == 30 and report.claimed == 30
     assert len(message_ids(smtp)) == 30 and set(message_ids(smtp).values()) == {1}

@@ -10,9 +10,9 @@ from sqlalchemy import select
 
 from quiz import participants
 from quiz.db import utcnow
-from quiz.mailer import transport_from_config
 from quiz.models import Delivery, Participant
-from quiz.outbox import drain, enqueue
+from quiz.outbox import enqueue
+from quiz.sender import send_due
 from tests.answer_factories import links, make_players, make_quiz, send_question
 from tests.conftest import at
 
@@ -76,7 +76,7 @@ def test_confirmation_email_has_no_unsubscribe(app, session, smtp):
     campaign = make_campaign(session, MONDAY)
     data = participants.SignupData("nieuw@example.org", None, "School", "onderwijs", None)
     participants.register(session, campaign, data, MONDAY, timedelta(minutes=10))
-    drain(app, transport_from_config(app.config), lambda: MONDAY, "test")
+    send_due(app, lambda: MONDAY, "test")
     (message,) = smtp.to("nieuw@example.org")
     assert message["List-Unsubscribe"] is None and message["List-Unsubscribe-Post"] is None
     assert "/afmelden/" not in message.as_string()
@@ -118,7 +118,7 @@ def test_one_click_post_without_session_or_csrf_unsubscribes_and_cancels(app, se
     # Nothing goes out afterwards, not even what was already due.
     smtp.clear()
     with time_machine.travel(at("2026-11-17 08:00"), tick=False):
-        report = drain(app, transport_from_config(app.config), lambda: at("2026-11-17 08:00"), "test")
+        report = send_due(app, lambda: at("2026-11-17 08:00"), "test")
     assert smtp.messages == [] and report.sent == 0
     # And the page for a GET now says so instead of offering the button again.
     assert "Ja, meld mij af" not in client.get(path).text

@@ -20,6 +20,13 @@ def register(group: AppGroup) -> None:
         click.echo(
             f"Layout: {layout.web_workers} web worker(s) per server, {layout.schedulers} scheduler(s)."
         )
+        if float(cfg["QUIZ_SMTP_RATE"]) > 0:
+            from quiz.sender import rate_per_process  # the sender's own rule, loaded only here
+
+            click.echo(
+                f"Sending: at most {float(cfg['QUIZ_SMTP_RATE']):g} messages/s in all, "
+                f"{rate_per_process(cfg):g} per scheduler process."
+            )
         for finding in findings:
             click.echo(str(finding))
         errors = sum(f.level == "error" for f in findings)

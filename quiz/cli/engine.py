@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from quiz import outbox
 from quiz.db import get_session, utcnow
-from quiz.models import Campaign, Delivery
+from quiz.models import Campaign, Delivery, Participant
 
 
 def _parse_now(value: str | None) -> datetime:
@@ -61,7 +61,7 @@ def register(group: AppGroup) -> None:
     @click.option("--now", "now_text", help="Act as if it were this moment (ISO 8601 with offset).")
     def tick(now_text: str | None) -> None:
         """Plan and send once: what the scheduler does every minute."""
-        from quiz.sender import FixedClock, plan_due, send_due
+        from quiz.sender import plan_due, send_due
 
         now = _parse_now(now_text)
         app = current_app._get_current_object()  # type: ignore[attr-defined]
@@ -74,7 +74,7 @@ def register(group: AppGroup) -> None:
         due = outbox.count_due(get_session(), now)
         get_session().rollback()
         with progress(due, "Sending") as step:
-            report = send_due(app, FixedClock(now), f"cli:{threading.get_ident()}", on_progress=step)
+            report = send_due(app, lambda: now, f"cli:{threading.get_ident()}", on_progress=step)
         click.echo(
             f"Sent {report.sent}, deferred {report.deferred}, failed {report.failed}, "
             f"cancelled {report.cancelled}, released {report.released}."
@@ -91,7 +91,7 @@ def register(group: AppGroup) -> None:
         "--errors", "n_errors", default=10, show_default=True, help="How many recent errors to show."
     )
     def status(n_errors: int) -> None:
-        """Counts by kind and status, the oldest waiting delivery, recent errors."""
+        """Counts by kind and status, the oldest waiting delivery, failed emails, recent errors."""
         session = get_session()
         rows = session.execute(
             select(Delivery.kind, Delivery.status, func.count())
@@ -108,16 +108,33 @@ def register(group: AppGroup) -> None:
             select(func.min(Delivery.due_at)).where(Delivery.status.in_(outbox.CLAIMABLE))
         )
         click.echo(f"oldest waiting: {oldest.isoformat() if oldest else '-'}")
-        recent = session.execute(
-            select(Delivery.id, Delivery.kind, Delivery.day, Delivery.status, Delivery.last_error)
-            .where(Delivery.last_error.is_not(None), Delivery.status.in_(("failed", "deferred")))
+        failed = session.execute(
+            select(Delivery.id, Delivery.kind, Delivery.day, Delivery.attempts, Campaign.slug)
+            .add_columns(Delivery.last_error)
+            .join(Participant, Participant.id == Delivery.participant_id)
+            .join(Campaign, Campaign.id == Participant.campaign_id)
+            .where(Delivery.status == "failed")
             .order_by(Delivery.id.desc())
             .limit(n_errors)
         ).all()
-        if recent:
-            click.echo("recent errors:")
-        for did, kind, day, st, error in recent:
-            click.echo(f"  #{did} {kind} {day} {st}: {error}")
+        if failed:
+            # A failed question is settled: the participant has moved on to the next one.
+            click.echo("failed, newest first (`quiz outbox retry [--campaign SLUG | --delivery ID]`):")
+        for did, kind, day, attempts, slug, error in failed:
+            label = f"{kind} {day}" if day else kind
+            click.echo(f"  #{did} {slug} {label}, {attempts} attempt(s): {error}")
+        deferred = session.execute(
+            select(Delivery.id, Delivery.kind, Delivery.day, Delivery.next_attempt_at, Delivery.last_error)
+            .where(Delivery.status == "deferred")
+            .order_by(Delivery.id.desc())
+            .limit(n_errors)
+        ).all()
+        if deferred:
+            hours = current_app.config["QUIZ_OUTBOX_RETRY_HOURS"]
+            click.echo(f"deferred, retried until {hours} hours after due, then failed:")
+        for did, kind, day, next_at, error in deferred:
+            label = f"{kind} {day}" if day else kind
+            click.echo(f"  #{did} {label}, next try {next_at.isoformat() if next_at else '-'}: {error}")
 
     @outbox_group.command("retry")
     @click.option("--failed", "which", flag_value="failed", default=True, help="Failed deliveries (default).")
@@ -125,7 +142,10 @@ def register(group: AppGroup) -> None:
         "--deferred", "which", flag_value="deferred", help="Deferred deliveries, now instead of later."
     )
     @click.option("--campaign", "slug", help="Only this campaign.")
-    def retry(which: str, slug: str | None) -> None:
+    @click.option(
+        "--delivery", "delivery_id", type=click.IntRange(min=1), help="Only this delivery (#ID in status)."
+    )
+    def retry(which: str, slug: str | None, delivery_id: int | None) -> None:
         """Queue failed (or deferred) deliveries again, for the next round (their due time has passed).
 
         Retrying a failed delivery of a bounced participant makes them active
@@ -138,5 +158,11 @@ def register(group: AppGroup) -> None:
             campaign_id = session.scalar(select(Campaign.id).where(Campaign.slug == slug))
             if campaign_id is None:
                 raise click.BadParameter(f"no campaign {slug!r}", param_hint="--campaign")
-        queued = outbox.requeue(session, utcnow(), which, campaign_id=campaign_id)
+        queued = outbox.requeue(session, utcnow(), which, campaign_id=campaign_id, delivery_id=delivery_id)
         click.echo(f"Queued again: {queued} {which} deliveries; the scheduler sends them on its next round.")
+        if delivery_id is not None and not queued:
+            click.echo(
+                f"Delivery #{delivery_id} was not queued: it is not {which}, or its participant "
+                "unsubscribed or erased their data.",
+                err=True,
+            )

@@ -10,7 +10,7 @@ from werkzeug.wrappers import Response
 from quiz import participants
 from quiz.db import get_session, utcnow
 from quiz.errors import token_pages
-from quiz.models import Campaign, Participant
+from quiz.models import GONE, Campaign, Participant
 from quiz.planner import send_slot
 from quiz.tokens import read_token
 from quiz.web.forms import ConfirmForm, SignupForm, one_line
@@ -85,7 +85,7 @@ def _participant_from_token(token: str) -> Participant:
     # refuse the query (a 500) instead of finding nobody.
     valid_id = isinstance(participant_id, int) and 0 < participant_id < 2**31
     participant = get_session().get(Participant, participant_id) if valid_id else None
-    if participant is None or participant.status in ("erased", "unsubscribed", "bounced"):
+    if participant is None or participant.status in GONE:
         abort(410, description="expired_confirm")
     return participant
 

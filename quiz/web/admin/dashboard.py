@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from quiz import dashboard
@@ -72,6 +72,7 @@ def campaign_dashboard(campaign_id: int) -> str:
         number=number,
         min_organisation=dashboard.MIN_ORGANISATION,
         organisations_shown=ORGANISATIONS_SHOWN,
+        retry_hours=current_app.config["QUIZ_OUTBOX_RETRY_HOURS"],
     )
 
 

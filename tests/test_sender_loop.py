@@ -1,13 +1,10 @@
-"""On PostgreSQL a large queue is sent by one child process per SMTP
-connection: each message once, progress and figures back in the parent, a
-stop request finishes the message in flight, a child that dies is reported."""
+"""The sender's loop against a real SMTP server: each message once, with
+progress and figures; a stop request finishes the message in flight and
+releases the rest; concurrent claims take disjoint batches."""
 
 from __future__ import annotations
 
 import asyncio
-import multiprocessing
-import os
-import signal
 import threading
 from collections import Counter
 from datetime import timedelta
@@ -23,11 +20,10 @@ from quiz.outbox import claim
 from tests.conftest import PG_URL, SMTPHandler, free_port
 from tests.engine_factories import queue_confirmations
 
-pytestmark = pytest.mark.skipif(not PG_URL, reason="sender processes are for PostgreSQL")
 
-
+@pytest.mark.skipif(not PG_URL, reason="PostgreSQL's planner on a table without statistics")
 def test_a_claim_takes_one_batch_from_a_fresh_unanalysed_table(app, session):
-    """Workers share the queue: PostgreSQL once ran the locking subquery per
+    """Senders share the queue: PostgreSQL once ran the locking subquery per
     updated row on a table without statistics, and one claim took everything."""
     queue_confirmations(session, 12)
     sizes = [len(claim(session, f"w{i}", utcnow(), 3, timedelta(seconds=60))) for i in range(5)]
@@ -55,31 +51,20 @@ def relay_for(app, delay: float) -> Controller:
     return controller
 
 
-@pytest.fixture
-def processes(monkeypatch):
-    """Processes from the first due message; records that they were used."""
-    used = []
-    real = sender._send_in_processes
-    monkeypatch.setattr(sender, "PROCESSES_FROM", 1)
-    monkeypatch.setattr(sender, "_send_in_processes", lambda *a, **k: used.append(1) or real(*a, **k))
-    return used
-
-
 def statuses(session) -> Counter:
     session.expire_all()
     return Counter(session.scalars(select(Delivery.status)).all())
 
 
-def test_each_message_once_with_progress_and_figures(app, session, processes):
+def test_each_message_once_with_progress_and_figures(app, session):
     queue_confirmations(session, 300)
     app.config["QUIZ_OUTBOX_BATCH_SIZE"] = 20
     relay = relay_for(app, 0.001)
     progress = []
     try:
-        report = sender.send_due(app, utcnow, "t", on_progress=progress.append, connections=2)
+        report = sender.send_due(app, utcnow, "t", on_progress=progress.append)
     finally:
         relay.stop()
-    assert processes == [1]
     ids = Counter(m["Message-ID"] for m in relay.handler.messages)
     assert len(ids) == 300 and set(ids.values()) == {1}
     assert (report.sent, report.claimed, report.failed, report.errors) == (300, 300, 0, [])
@@ -87,14 +72,14 @@ def test_each_message_once_with_progress_and_figures(app, session, processes):
     assert statuses(session) == {"sent": 300}
 
 
-def test_stop_finishes_the_messages_in_flight_and_releases_the_rest(app, session, processes):
+def test_stop_finishes_the_message_in_flight_and_releases_the_rest(app, session):
     queue_confirmations(session, 20)
     app.config["QUIZ_OUTBOX_BATCH_SIZE"] = 5
     relay = relay_for(app, 1.0)
     stop = threading.Event()
     result = {}
     thread = threading.Thread(
-        target=lambda: result.update(report=sender.send_due(app, utcnow, "t", stop=stop, connections=2))
+        target=lambda: result.update(report=sender.send_due(app, utcnow, "t", stop=stop))
     )
     try:
         thread.start()
@@ -106,32 +91,7 @@ def test_stop_finishes_the_messages_in_flight_and_releases_the_rest(app, session
         relay.stop()
     received = len(relay.handler.messages)
     counts = statuses(session)
-    assert received >= 1  # in flight when stop came: finished, not cut off
+    assert received == 1  # in flight when stop came: finished, not cut off
     assert counts["sent"] == received == result["report"].sent
     assert counts["pending"] == 20 - received  # released or never claimed, nothing left "sending"
     assert result["report"].errors == []
-
-
-def test_a_child_that_dies_is_reported_and_the_other_carries_on(app, session, processes):
-    queue_confirmations(session, 12)
-    app.config["QUIZ_OUTBOX_BATCH_SIZE"] = 3
-    relay = relay_for(app, 0.3)
-    result = {}
-    thread = threading.Thread(
-        target=lambda: result.update(report=sender.send_due(app, utcnow, "t", connections=2))
-    )
-    try:
-        thread.start()
-        assert relay.handler.data_started.wait(30)
-        victim = multiprocessing.active_children()[0]
-        os.kill(victim.pid, signal.SIGKILL)
-        thread.join(60)
-        assert not thread.is_alive()
-    finally:
-        relay.stop()
-    report = result["report"]
-    assert len(report.errors) == 1 and "died (exit code -9)" in report.errors[0]
-    counts = statuses(session)
-    # The dead child's claimed batch waits for its lease; everything else went out.
-    assert counts["sent"] == report.sent and counts["sending"] <= 3
-    assert counts["sent"] + counts["sending"] == 12
