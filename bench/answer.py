@@ -297,8 +297,8 @@ def seed(links_file: Path) -> int:
     from sqlalchemy import insert
 
     from quiz import create_app
-    from quiz.answering import answer_token
     from quiz.db import database, session_scope
+    from quiz.links import answer_token
     from quiz.models import Campaign, Delivery, Option, Participant, Question, QuestionSet
 
     app = create_app(config())

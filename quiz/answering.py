@@ -52,9 +52,9 @@ from sqlalchemy.orm import Session, joinedload
 
 from quiz.db import SessionSource, UTCDateTime, session_of
 from quiz.driver_sql import DriverStatement
+from quiz.links import TokenExpired, TokenInvalid, read_answer, read_manage
 from quiz.models import Answer, Campaign, Delivery, LinkHit, Participant
 from quiz.question_view import QuestionView, question_view
-from quiz.tokens import TokenExpired, TokenInvalid, make_token, read_token
 from quiz.workdays import nth_working_day, parse_skip_dates
 
 log = logging.getLogger(__name__)
@@ -62,29 +62,11 @@ log = logging.getLogger(__name__)
 ANSWER_GRACE = timedelta(days=7)
 MANAGE_GRACE = timedelta(days=60)
 SWEEP_WINDOW = timedelta(seconds=5)
-# The signature's own age limit is only a backstop; the answer window decides.
-TOKEN_BACKSTOP_SECONDS = 400 * 86400
 # Participants whose links no longer lead anywhere.
 GONE_STATUSES = ("pending", "erased")
-MAX_ID = 2**31 - 1  # the database's integer range; a larger id is a forged token
 
 
-def _is_id(value: object) -> bool:
-    # bool is an int subclass; a tampered payload must not sneak True in as 1.
-    return type(value) is int and 0 < value <= MAX_ID
-
-
-# --- links -------------------------------------------------------------------
-
-
-def answer_token(participant_id: int, question_id: int, option_id: int | None = None) -> str:
-    """A signed answer link token; without an option it opens the question unchosen."""
-    payload = [participant_id, question_id] if option_id is None else [participant_id, question_id, option_id]
-    return make_token("answer", payload)
-
-
-def manage_token(participant_id: int) -> str:
-    return make_token("manage", participant_id)
+# --- the answer window ---------------------------------------------------------
 
 
 def last_quiz_day(
@@ -167,14 +149,6 @@ class AnswerLink:
     open_question_ids: tuple[int, ...]
     # The form being submitted came from a GET that turned out to be a scanner sweep.
     served_to_scanner: bool
-
-
-def _ids(payload: object, lengths: tuple[int, ...]) -> list[int]:
-    if not isinstance(payload, list) or len(payload) not in lengths:
-        raise TokenInvalid
-    if not all(_is_id(v) for v in payload):
-        raise TokenInvalid
-    return payload
 
 
 # Built once: constructing an ORM statement and its cache key costs more CPU
@@ -299,6 +273,11 @@ def load_participant(session: Session, participant_id: int) -> Participant | Non
     return session.scalar(_PARTICIPANT, {"pid": participant_id})
 
 
+def _answer_ids(token: str, now: datetime) -> list[int]:
+    participant_id, question_id, option_id = read_answer(token, now)
+    return [participant_id, question_id] if option_id is None else [participant_id, question_id, option_id]
+
+
 def read_answer_link(
     session: SessionSource,
     token: str,
@@ -316,7 +295,7 @@ def read_answer_link(
     form names (see AnswerLink.served_to_scanner). The query runs on `conn`
     when given (the confirmation's autocommit connection), else on `session`.
     """
-    ids = _ids(read_token("answer", token, TOKEN_BACKSTOP_SECONDS, now), (2, 3))
+    ids = _answer_ids(token, now)
     params = {"pid": ids[0], "qid": ids[1], "hit": hit_id}
     row = _LINK_FACTS_ON_DRIVER.first(conn or session_of(session).connection(), params)
     return _link_from_row(session, ids, row, now)
@@ -378,7 +357,7 @@ def read_link_and_store(
     belongs to a first confirmation; should they ever disagree, the answer
     is taken out again and the disagreement logged.
     """
-    ids = _ids(read_token("answer", token, TOKEN_BACKSTOP_SECONDS, now), (2, 3))
+    ids = _answer_ids(token, now)
     view = question_view(session, ids[1])
     if view is None:
         raise TokenInvalid
@@ -416,9 +395,7 @@ def _take_back(conn: Connection, participant_id: int, question_id: int) -> None:
 
 def read_manage_link(session: Session, token: str, now: datetime) -> Participant:
     """The participant behind a "Mijn quiz" token; TokenInvalid / TokenExpired."""
-    participant_id = read_token("manage", token, TOKEN_BACKSTOP_SECONDS, now)
-    if not _is_id(participant_id):
-        raise TokenInvalid
+    participant_id = read_manage(token, now)
     participant = load_participant(session, participant_id)
     if participant is None or participant.status in GONE_STATUSES:
         raise TokenExpired

@@ -29,15 +29,12 @@ from quiz.errors import token_pages
 from quiz.extensions import csrf
 from quiz.feedback_page import FeedbackPages
 from quiz.limits import bad_tokens_per_address, token_post_per_link
+from quiz.links import discussed_token, manage_token, read_preview
 from quiz.question_view import QuestionView, question_view
 from quiz.stats import Distribution, recent_distribution
-from quiz.tokens import make_token, read_token
 
 bp = Blueprint("answers", __name__)
 csrf.exempt(bp)
-
-PREVIEW_MAX_AGE_SECONDS = 30 * 86400
-
 
 PRIVATE_HEADERS = (("Cache-Control", "no-store"), ("X-Robots-Tag", "noindex"))
 
@@ -125,7 +122,7 @@ def _open_questions(link: answering.AnswerLink) -> list[QuestionView]:
 
 
 def _manage_url(participant_id: int) -> str:
-    return token_url("account.my_quiz", answering.manage_token(participant_id))
+    return token_url("account.my_quiz", manage_token(participant_id))
 
 
 # One per process: feedback pages rendered once per shape (quiz/feedback_page.py).
@@ -158,8 +155,6 @@ def feedback_html(
     `rendering()` (quiz.web.confirm_fast enters a request context there: the
     templates build links with url_for), which with the page cache below is
     once per shape."""
-    from quiz.followup_emails import discussed_token
-
     view, participant = link.question, link.participant
     chosen = view.option(answer.option_id)
     # Someone who tapped another option than the one that counts is told so.
@@ -278,22 +273,16 @@ def _confirm(token: str) -> Response:
 # --- preview: the same pages for organisers, recording nothing -------------------
 
 
-def preview_token(question_id: int, option_id: int | None = None) -> str:
-    return make_token("preview", [question_id, option_id or 0])
-
-
 @bp.route("/voorbeeld/<token>", methods=["GET", "POST"])
 def preview(token: str) -> Response:
     """What a participant sees, for checking a question before it goes out:
     no LinkHit, no Answer, no other participants' figures."""
     with token_pages("preview"):
-        payload = read_token("preview", token, PREVIEW_MAX_AGE_SECONDS, utcnow())
-    if not (isinstance(payload, list) and len(payload) == 2 and all(type(v) is int for v in payload)):
-        abort(400, description="invalid_preview")
-    view = question_view(get_session(), payload[0])
+        question_id, option_id = read_preview(token, utcnow())
+    view = question_view(get_session(), question_id)
     if view is None:
         abort(410, description="expired_preview")
-    selected = payload[1] if view.option(payload[1]) is not None else None
+    selected = option_id if option_id is not None and view.option(option_id) is not None else None
     if request.method == "POST":
         option_id = chosen_option(view, _posted())
         if option_id is None:

@@ -42,10 +42,10 @@ from flask import Flask
 from quiz import answering, metrics
 from quiz.db import database, get_session, utcnow
 from quiz.limits import bad_tokens_per_address, link_key_for, token_post_per_link
+from quiz.links import TokenExpired, TokenInvalid
 from quiz.question_view import QuestionView
 from quiz.security import headers_for
 from quiz.stats import Distribution, distribution_with_new_answer
-from quiz.tokens import TokenExpired, TokenInvalid
 from quiz.web.answers import (
     FORM_MIMETYPE,
     PRIVATE_HEADERS,

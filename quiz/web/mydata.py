@@ -19,10 +19,10 @@ from quiz import rights
 from quiz.db import get_session, utcnow
 from quiz.extensions import csrf
 from quiz.limits import bad_tokens_per_address, token_post_per_link
+from quiz.links import unsubscribe_token
 from quiz.models import SECTORS
 from quiz.web.account import participant_from_link
 from quiz.web.answers import private_page
-from quiz.web.unsubscribe import unsubscribe_token
 
 bp = Blueprint("mydata", __name__)
 csrf.exempt(bp)

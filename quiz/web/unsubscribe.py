@@ -15,21 +15,16 @@ from flask import Blueprint, abort, render_template, request
 from werkzeug.wrappers import Response
 
 from quiz import rights
-from quiz.answering import MAX_ID, TOKEN_BACKSTOP_SECONDS, manage_token
 from quiz.db import get_session, utcnow
 from quiz.extensions import csrf
 from quiz.limits import bad_tokens_per_address, token_post_per_link
+from quiz.links import TokenExpired, TokenInvalid, manage_token, read_unsubscribe, unsubscribe_token
 from quiz.models import Participant
-from quiz.tokens import TokenExpired, TokenInvalid, make_token, read_token
 from quiz.urls import external_url
 from quiz.web.answers import private_page
 
 bp = Blueprint("unsubscribe", __name__)
 csrf.exempt(bp)
-
-
-def unsubscribe_token(participant_id: int) -> str:
-    return make_token("unsubscribe", participant_id)
 
 
 def unsubscribe_url(participant_id: int) -> str:
@@ -42,12 +37,10 @@ def _participant(token: str) -> Participant | None:
     left to unsubscribe: the row was removed, or the link is older than the
     token backstop (its data was erased by retention long before)."""
     try:
-        participant_id = read_token("unsubscribe", token, TOKEN_BACKSTOP_SECONDS, utcnow())
+        participant_id = read_unsubscribe(token, utcnow())
     except TokenExpired:
         return None
     except TokenInvalid:
-        abort(400, description="invalid_unsubscribe")
-    if type(participant_id) is not int or not 0 < participant_id <= MAX_ID:
         abort(400, description="invalid_unsubscribe")
     return get_session().get(Participant, participant_id)
 
