@@ -109,8 +109,9 @@ What a confirmation does: the answers blueprint's Flask view
 (`quiz/links.py`), reads the participant, the campaign, an earlier answer,
 the open earlier questions and the scanner flag in one query through the
 request's SQLAlchemy Session (`answering.read_answer_link`), INSERTs the
-answer, whose unique key settles double submits, and commits
-(`answering.record_answer`), then renders the feedback page with Jinja. The
+answer, whose unique key settles double submits, and commits without
+waiting for the WAL flush (`SET LOCAL synchronous_commit TO OFF`,
+`answering.record_answer`), then renders the feedback page with Jinja. The
 question, its options and their Markdown come from a per-process cache
 (60 s); the distribution is counted at most every 5 s per process. The
 per-link limit counts every other POST on the link, not the one that
