@@ -71,11 +71,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from quiz.web import ratelimits
 
     ratelimits.init_app(app)  # after the blueprints: it limits the views that ask for it
-    # The POST that records an answer skips Flask's request handling (see
-    # the module); inside ProxyFix, so it sees the client's own address.
-    from quiz.web.confirm_fast import ConfirmFastPath
-
-    app.wsgi_app = ConfirmFastPath(app, app.wsgi_app)  # type: ignore[method-assign]
     if app.config["QUIZ_PROXY_HOPS"] > 0:
         # Trust X-Forwarded-For/-Proto/-Host/-Port from exactly this many proxies in
         # front of us: the client address for the rate limits, https for HSTS

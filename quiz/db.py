@@ -6,21 +6,16 @@ command or scheduler tick), closed when the context ends.
 
 from __future__ import annotations
 
-import contextlib
 import select
-import threading
-import time
-import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask, current_app, g
-from sqlalchemy import Connection, DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
-from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -91,7 +86,6 @@ def make_engine(url: str, **options: Any) -> Engine:
 
 
 POOL_RECYCLE_SECONDS = 1800
-AUTOCOMMIT = "AUTOCOMMIT"
 
 
 def _drop_if_closed_by_server(dbapi_conn: Any, _record: Any, _proxy: Any) -> None:
@@ -117,116 +111,16 @@ def closed_by_server(dbapi_conn: Any) -> str | None:
     return "server closed the connection" if readable else None
 
 
-class _Kept:
-    """A thread's kept connection (Database.kept_connection). Closed when the
-    thread ends: a thread's locals go with it, and this with them."""
-
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
-        self.since = time.monotonic()
-
-    def close(self) -> None:
-        if not self.conn.closed:
-            self.conn.invalidate()  # its state may be unknown: the driver connection is closed
-            self.conn.close()
-
-    def __del__(self) -> None:
-        with contextlib.suppress(Exception):  # at exit or in a dying thread nothing more can be done
-            self.close()
-
-
 class Database:
-    """The app's engine and session factory, and an autocommit engine for
-    requests that are a few single statements (see `autocommit_engine`)."""
+    """The app's engine and session factory."""
 
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = make_engine(url)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
-        self._autocommit: Engine | None = None
-        self._lock = threading.Lock()
-        self._kept = threading.local()  # see kept_connection
-        self._kept_engine: Engine | None = None
-        self._all_kept: weakref.WeakSet[_Kept] = weakref.WeakSet()  # every thread's, for dispose
-
-    @property
-    def autocommit_engine(self) -> Engine:
-        """An engine whose connections commit each statement on its own.
-
-        For the answer confirmation, a quiz morning's hot path: its reads
-        need no common snapshot and its one write is a single INSERT, so
-        BEGIN and COMMIT would only add round trips, and switching a pooled
-        connection to autocommit and back per request costs more CPU than
-        the statements. Its own small pool (used by at most one connection
-        per web thread), so the main pool's connections never change mode.
-        """
-        if self._autocommit is None:
-            with self._lock:
-                if self._autocommit is None:
-                    self._autocommit = make_engine(self.url, isolation_level=AUTOCOMMIT)
-        return self._autocommit
-
-    @property
-    def kept_engine(self) -> Engine:
-        """Where the kept connections come from: autocommit, and no pool
-        (each thread's one connection is its own; see kept_connection)."""
-        with self._lock:
-            if self._kept_engine is None:
-                self._kept_engine = make_engine(self.url, poolclass=NullPool, isolation_level=AUTOCOMMIT)
-            return self._kept_engine
-
-    @contextmanager
-    def kept_connection(self) -> Iterator[Connection]:
-        """This thread's own autocommit connection, kept open from one use to the next.
-
-        For the answer confirmation's fast path (quiz.web.confirm_fast):
-        taking a connection from the pool and giving it back (SQLAlchemy's
-        Connection object, the pool's bookkeeping and events, the reset) costs
-        8 % of a confirmation's instructions (callgrind), so each web thread keeps one.
-        It gets the pool's care: checked for a server-side close before each
-        use (no round trip, see closed_by_server), replaced after
-        POOL_RECYCLE_SECONDS, and closed when a statement inside the block
-        fails, so the next use starts on a fresh one. It is outside the pool
-        (a server that starts a thread per request would use up a pool's
-        connections) and closed when its thread ends or at `dispose`.
-        """
-        kept: _Kept | None = getattr(self._kept, "holder", None)
-        if kept is not None and (
-            kept.conn.closed
-            or kept.conn.invalidated
-            or time.monotonic() - kept.since > POOL_RECYCLE_SECONDS
-            or closed_by_server(kept.conn.connection.dbapi_connection)
-        ):
-            self._drop_kept()
-            kept = None
-        if kept is None:
-            kept = self._kept.holder = _Kept(self.kept_engine.connect())
-            with self._lock:
-                self._all_kept.add(kept)
-        try:
-            yield kept.conn
-            if kept.conn.in_transaction():  # SQLAlchemy's own bookkeeping (autobegin); nothing on the server
-                kept.conn.rollback()
-        except BaseException:
-            self._drop_kept()
-            raise
-
-    def _drop_kept(self) -> None:
-        kept: _Kept | None = getattr(self._kept, "holder", None)
-        self._kept.holder = None
-        if kept is not None:
-            with self._lock:
-                self._all_kept.discard(kept)
-            kept.close()
 
     def dispose(self) -> None:
-        with self._lock:
-            every = list(self._all_kept)
-        for kept in every:  # other threads' too: this is the end of the app's use of the database
-            kept.close()
         self.engine.dispose()
-        if self._autocommit is not None:
-            self._autocommit.dispose()
 
 
 def init_app(app: Flask) -> None:
@@ -236,18 +130,6 @@ def init_app(app: Flask) -> None:
 
 def database(app: Flask | None = None) -> Database:
     return (app or current_app).extensions["quiz_db"]
-
-
-# A session, or a function that opens one (get_session): code that usually
-# answers from a per-process cache takes either, so a request whose every
-# lookup hits the cache never builds a Session (tens of microseconds on a
-# quiz morning's hot path).
-SessionSource = Session | Callable[[], Session]
-
-
-def session_of(source: SessionSource) -> Session:
-    """The session itself, or the one the function opens."""
-    return source if isinstance(source, Session) else source()
 
 
 def get_session() -> Session:

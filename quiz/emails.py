@@ -14,10 +14,10 @@ from typing import Any
 
 from flask import Flask, current_app
 
+from quiz.links import answer_token, confirm_token, manage_token, preview_token, unsubscribe_token
 from quiz.mailer import RenderedEmail
 from quiz.models import Delivery, Question
 from quiz.stencil import personal
-from quiz.tokens import make_token
 from quiz.urls import external_url
 
 ContextBuilder = Callable[[Delivery, datetime], dict[str, Any]]
@@ -53,8 +53,6 @@ def base_context(delivery: Delivery) -> dict[str, Any]:
     them without doing anything. The headers go through the email package
     in mailer.build_message, never pasted into the message by hand.
     """
-    from quiz.web.unsubscribe import unsubscribe_token
-
     app = _app()
     participant = delivery.participant
     campaign = participant.campaign
@@ -88,7 +86,7 @@ def context_for(delivery: Delivery, now: datetime) -> dict[str, Any]:
 @builder("confirm")
 def confirm_context(delivery: Delivery, now: datetime) -> dict[str, Any]:
     ctx = base_context(delivery)
-    token = make_token("confirm", delivery.participant_id)
+    token = confirm_token(delivery.participant_id)
     ctx["confirm_url"] = external_url("signup.confirm", token=token)
     ctx["valid_days"] = current_app.config["QUIZ_TOKEN_MAX_AGE_DAYS"]
     return ctx
@@ -130,7 +128,6 @@ def question_context(delivery: Delivery, now: datetime) -> dict[str, Any]:
     """
     from sqlalchemy.orm import object_session
 
-    from quiz.answering import answer_token, manage_token
     from quiz.followup_emails import reminders
     from quiz.question_view import question_view
 
@@ -212,7 +209,6 @@ def render_question_preview(question: Question, now: datetime) -> RenderedEmail:
 
     from quiz.mailer import render_email
     from quiz.question_view import build_view
-    from quiz.web.answers import preview_token
 
     question_set = question.question_set
     total = len(question_set.questions) if question_set is not None else question.position

@@ -9,7 +9,7 @@ from flask import Flask, abort, render_template
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from quiz.tokens import TokenExpired, TokenInvalid
+from quiz.links import TokenExpired, TokenInvalid
 
 # Specific situations, passed as abort(status, description=key).
 MESSAGES: dict[str, tuple[str, str]] = {

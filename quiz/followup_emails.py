@@ -22,13 +22,12 @@ from sqlalchemy import bindparam, exists, select
 from sqlalchemy.orm import Session, object_session
 from sqlalchemy.orm.exc import UnmappedInstanceError
 
-from quiz.answering import answer_token, manage_token
 from quiz.db import get_session
 from quiz.emails import base_context, builder
+from quiz.links import answer_token, discussed_token, manage_token
 from quiz.models import Answer, Delivery, Question, QuestionSet
 from quiz.question_view import CACHE_SECONDS, QuestionView, question_view
 from quiz.stats import Distribution, cached_question_figures
-from quiz.tokens import make_token
 from quiz.urls import external_url
 
 
@@ -43,10 +42,6 @@ def _session(delivery: Any) -> Session:
         if found is not None:
             return found
     return get_session()
-
-
-def discussed_token(participant_id: int, question_id: int) -> str:
-    return make_token("discussed", [participant_id, question_id])
 
 
 def discussed_url(participant_id: int, question_id: int) -> str:

@@ -19,7 +19,6 @@ from markupsafe import Markup
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from quiz.db import SessionSource, session_of
 from quiz.models import Question
 from quiz.richtext import is_safe_url, to_html, to_text
 
@@ -131,14 +130,14 @@ def _cache(app: Flask) -> _Cache:
     return cache
 
 
-def question_view(session: SessionSource, question_id: int) -> QuestionView | None:
+def question_view(session: Session, question_id: int) -> QuestionView | None:
     """The cached view of a question; None when it does not exist."""
     cache = _cache(current_app)
     now = time.monotonic()
     hit = cache.items.get(question_id)
     if hit is not None and now - hit[0] < CACHE_SECONDS:
         return hit[1]
-    view = load_view(session_of(session), question_id)
+    view = load_view(session, question_id)
     with cache.lock:
         cache.items[question_id] = (now, view)
     return view

@@ -18,7 +18,6 @@ from flask import current_app
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from quiz.db import SessionSource, session_of
 from quiz.models import Answer, LinkHit, Participant
 
 T = TypeVar("T")
@@ -86,28 +85,14 @@ def _recent(name: str, max_age: float, key: tuple[int, int], compute: Callable[[
     return result
 
 
-def recent_distribution(session: SessionSource, campaign_id: int, question_id: int) -> Distribution:
+def recent_distribution(session: Session, campaign_id: int, question_id: int) -> Distribution:
     """`answer_distribution`, at most DISTRIBUTION_CACHE_SECONDS old (per process)."""
     return _recent(
         "quiz_distribution_cache",
         DISTRIBUTION_CACHE_SECONDS,
         (campaign_id, question_id),
-        lambda: answer_distribution(session_of(session), campaign_id, question_id),
+        lambda: answer_distribution(session, campaign_id, question_id),
     )
-
-
-def distribution_with_new_answer(
-    session: SessionSource, campaign_id: int, question_id: int, option_id: int
-) -> Distribution:
-    """`recent_distribution` with an answer to `option_id` that was stored
-    just before this call: a count this process made earlier gets it added,
-    a count made now already holds it. (Another thread of the same process
-    could count between the two; the figure is a few seconds' estimate.)"""
-    cache: _RecentCache = current_app.extensions.setdefault("quiz_distribution_cache", _RecentCache())
-    hit = cache.items.get((campaign_id, question_id))
-    if hit is not None and time.monotonic() - hit[0] < DISTRIBUTION_CACHE_SECONDS:
-        return hit[1].with_answer(option_id)
-    return recent_distribution(session, campaign_id, question_id)
 
 
 def link_hit_counts(session: Session, question_id: int) -> dict[int | None, int]:

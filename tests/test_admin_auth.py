@@ -11,8 +11,8 @@ import pytest
 import time_machine
 
 from quiz import create_app, organisers
-from quiz.answering import answer_token, manage_token
 from quiz.db import database, utcnow
+from quiz.links import answer_token, manage_token
 from quiz.models import Organiser
 from quiz.organisers import IDLE_TIMEOUT
 from tests.admin_factories import EMAIL, PASSWORD, AdminClient, campaign_with_set, flashes, make_organiser

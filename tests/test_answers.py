@@ -210,9 +210,9 @@ def test_post_without_an_option_asks_for_one(client, session, quiz):
 
 
 def test_the_confirm_form_is_read_however_it_is_posted(app, client, session, smtp, quiz):
-    """Browsers post our form urlencoded (read by quiz.web.answers._posted);
-    the first value of a repeated field counts, as in werkzeug's MultiDict,
-    and a multipart post from some other client is read as well."""
+    """Browsers post our form urlencoded; the first value of a repeated field
+    counts (werkzeug's MultiDict), and a multipart post from some other
+    client is read as well."""
     link = answer_links(quiz["message"])[0]
     with time_machine.travel(at("2026-11-16 08:00"), tick=False):
         ids = option_ids(client.get(link).text)
@@ -289,8 +289,8 @@ def test_earlier_questions_can_be_caught_up_and_are_listed(app, client, session,
 
 def test_two_people_in_the_same_situation_each_get_their_own_page(app, client, session, smtp, quiz):
     """Sanne and Bram both got questions 1 and 2, and both answer question 2 with the
-    same option: the pages share everything but their links (one cached shape, see
-    quiz/feedback_page.py). Bram answered question 1 earlier; for Sanne it stays open."""
+    same option: the pages share everything but their links. Bram answered
+    question 1 earlier; for Sanne it stays open."""
     qs, sanne = quiz["qs"], quiz["participant"]
     bram = make_participant(session, quiz["campaign"], MONDAY, email="bram@example.org",
                             first_quiz_day=sanne.first_quiz_day)  # fmt: skip

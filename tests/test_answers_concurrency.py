@@ -12,8 +12,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
-from quiz.answering import answer_token, record_answer
+from quiz.answering import record_answer
 from quiz.db import database, session_scope, utcnow
+from quiz.links import answer_token
 from quiz.models import Answer
 from tests.answer_factories import make_players, make_quiz
 

@@ -44,20 +44,17 @@ def _terminate(pids: set[int]) -> None:
 
 @pytest.fixture
 def backends(app):
-    """The server process ids of every connection the app's engines open from now on
-    (the main pool, the answer confirmation's autocommit pool and its kept connections)."""
-    engines = (database(app).engine, database(app).autocommit_engine, database(app).kept_engine)
+    """The server process ids of every connection the app's engine opens from now on."""
+    engine = database(app).engine
     pids: set[int] = set()
 
     def remember(dbapi_conn, _record):  # noqa: ANN001, ANN202
         pids.add(dbapi_conn.info.backend_pid)
 
-    for engine in engines:
-        engine.dispose()
-        event.listen(engine, "connect", remember)
+    engine.dispose()
+    event.listen(engine, "connect", remember)
     yield pids
-    for engine in engines:
-        event.remove(engine, "connect", remember)
+    event.remove(engine, "connect", remember)
 
 
 def test_a_request_after_the_backend_was_terminated_succeeds(app, session, smtp, client, backends):
@@ -89,8 +86,7 @@ def test_a_confirmation_after_the_backends_were_terminated_is_recorded(app, sess
     first, second = [link for link in links(smtp.messages[0]) if link.startswith("/a/")][:2]
     with time_machine.travel(MONDAY, tick=False):
         option = option_ids(client.get(first).text)[0]
-        # A POST without an option opens the confirmation's own pooled
-        # connection (autocommit) and records nothing (422).
+        # A POST without an option records nothing (422).
         assert client.post(second, data={}).status_code == 422
         killed = set(backends)
         _terminate(killed)
@@ -99,31 +95,3 @@ def test_a_confirmation_after_the_backends_were_terminated_is_recorded(app, sess
         assert page.status_code == 200 and "Jouw antwoord" in page.text
         assert backends - killed
     assert session.scalar(text("SELECT count(*) FROM answer")) == 1
-
-
-def test_the_fast_paths_kept_connection_is_replaced_after_termination(app, session, smtp, client, backends):
-    """The confirmation's fast path keeps a connection per thread
-    (Database.kept_connection): terminated between two confirmations, it is
-    replaced before use, and the fast path still records the answer itself."""
-    from tests.test_answers import option_ids
-    from tests.test_confirm_fast import Spy
-
-    campaign, qs = make_quiz(session, MONDAY)
-    anna, bram = make_players(session, campaign, MONDAY, 2)
-    session.commit()
-    send_question(app, session, anna, qs.questions[0], MONDAY)
-    send_question(app, session, bram, qs.questions[0], MONDAY)
-    first, second = ([link for link in links(m) if link.startswith("/a/")][0] for m in smtp.messages)
-    fast = app.wsgi_app
-    fast.wsgi_app = spy = Spy(fast.wsgi_app)
-    with time_machine.travel(MONDAY, tick=False):
-        option = option_ids(client.get(first).text)[0]
-        assert client.post(first, data={"option": option}).status_code == 200
-        killed = set(backends)
-        _terminate(killed)
-        calls = spy.calls
-        page = client.post(second, data={"option": option})
-        assert page.status_code == 200 and "Jouw antwoord" in page.text
-        assert spy.calls == calls  # served in front of Flask, on a new connection
-        assert backends - killed
-    assert session.scalar(text("SELECT count(*) FROM answer")) == 2

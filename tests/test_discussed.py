@@ -10,8 +10,8 @@ import time_machine
 from sqlalchemy import select
 
 from quiz import dashboard
-from quiz.answering import answer_token, record_answer
-from quiz.followup_emails import discussed_token
+from quiz.answering import record_answer
+from quiz.links import answer_token, discussed_token
 from quiz.models import Answer
 from quiz.stats import discussion_percent, discussion_rates
 from tests.answer_factories import make_players, make_quiz

@@ -185,9 +185,9 @@ def test_gunicorn_workers_report_together_in_multiprocess_mode(db_url, tmp_path)
     assert len(list(metrics_dir.glob("counter_*.db"))) >= 4  # counted by at least four processes
 
 
-def test_confirmations_are_counted_whichever_path_serves_them(metrics_client, smtp):
-    """The POST that records an answer skips Flask's hooks (quiz/web/confirm_fast.py)
-    and counts itself; the one without an option goes through Flask's."""
+def test_confirmations_are_counted_with_their_status(metrics_client, smtp):
+    """The POST that records an answer and the one without an option are
+    both counted, each with its own status."""
     app, client = metrics_client
     from quiz.db import session_scope
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from quiz import create_app as _create_app
-from quiz.answering import manage_token
 from quiz.db import database
+from quiz.links import manage_token
 from quiz.security import FRAMED_ENDPOINTS
 from tests.admin_factories import AdminClient, make_organiser
 from tests.answer_factories import make_players, make_quiz

@@ -8,7 +8,8 @@ import re
 import pytest
 import time_machine
 
-from quiz.answering import answer_token, record_answer
+from quiz.answering import record_answer
+from quiz.links import answer_token
 from quiz.models import LinkHit
 from quiz.stats import MIN_ANSWERS_SHOWN, Distribution, answer_distribution, link_hit_counts
 from tests.answer_factories import make_players, make_quiz

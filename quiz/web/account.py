@@ -15,7 +15,7 @@ from flask import Blueprint, abort, redirect, render_template, url_for
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from quiz import answering
+from quiz import answering, links
 from quiz.db import get_session, utcnow
 from quiz.errors import token_pages
 from quiz.models import Answer, Delivery, Participant
@@ -141,7 +141,7 @@ def open_question(token: str, position: int) -> Response:
         )
     ):
         abort(404)
-    answer_url = url_for("answers.answer", token=answering.answer_token(participant.id, question.id))
+    answer_url = url_for("answers.answer", token=links.answer_token(participant.id, question.id))
     return redirect(answer_url, code=303)
 
 

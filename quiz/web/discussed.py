@@ -22,9 +22,9 @@ from quiz import answering
 from quiz.db import get_session, utcnow
 from quiz.errors import token_pages
 from quiz.extensions import csrf
+from quiz.links import TokenExpired, TokenInvalid, answer_token, manage_token, read_discussed
 from quiz.models import Answer, Participant
 from quiz.question_view import QuestionView, question_view
-from quiz.tokens import TokenExpired, TokenInvalid, read_token
 from quiz.web.answers import private_page
 from quiz.web.ratelimits import bad_tokens_per_address, posts_per_link
 
@@ -46,12 +46,11 @@ def read_discussed_link(token: str, now: datetime) -> DiscussedLink:
     window plus MANAGE_GRACE).
     """
     session = get_session()
-    payload = read_token("discussed", token, answering.TOKEN_BACKSTOP_SECONDS, now)
-    ids = answering._ids(payload, (2,))
-    participant = answering.load_participant(session, ids[0])
+    participant_id, question_id = read_discussed(token, now)
+    participant = answering.load_participant(session, participant_id)
     if participant is None or participant.status in answering.GONE_STATUSES:
         raise TokenExpired
-    view = question_view(session, ids[1])
+    view = question_view(session, question_id)
     if view is None or view.question_set_id != participant.campaign.question_set_id:
         raise TokenInvalid
     closes_at = answering.answers_close_at(participant.campaign, participant, view.total)
@@ -97,7 +96,7 @@ def discussed(token: str) -> Response:
         campaign=participant.campaign,
         just_recorded=request.method == "POST",
         answer_url=None if answer else _answer_url(participant.id, view.id),
-        manage_token=answering.manage_token(participant.id),
+        manage_token=manage_token(participant.id),
     )
     # No answer to attach the discussion to: the POST changed nothing.
     return private_page(body, 409 if request.method == "POST" and answer is None else 200)
@@ -106,4 +105,4 @@ def discussed(token: str) -> Response:
 def _answer_url(participant_id: int, question_id: int) -> str:
     from flask import url_for
 
-    return url_for("answers.answer", token=answering.answer_token(participant_id, question_id))
+    return url_for("answers.answer", token=answer_token(participant_id, question_id))

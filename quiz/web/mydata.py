@@ -19,15 +19,13 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from quiz import rights
-from quiz.answering import MAX_ID, TOKEN_BACKSTOP_SECONDS
 from quiz.db import get_session, utcnow
 from quiz.extensions import csrf
+from quiz.links import TokenExpired, TokenInvalid, read_manage, unsubscribe_token
 from quiz.models import SECTORS, Participant
-from quiz.tokens import TokenExpired, TokenInvalid, read_token
 from quiz.web.account import participant_from_link
 from quiz.web.answers import private_page
 from quiz.web.ratelimits import bad_tokens_per_address, posts_per_link
-from quiz.web.unsubscribe import unsubscribe_token
 
 bp = Blueprint("mydata", __name__)
 csrf.exempt(bp)
@@ -90,10 +88,8 @@ def _erased_already(token: str) -> bool:
     """Whether a genuine "Mijn quiz" link (within the backstop) belongs to a
     participant who is erased: the link stopped working because of that."""
     try:
-        participant_id = read_token("manage", token, TOKEN_BACKSTOP_SECONDS, utcnow())
+        participant_id = read_manage(token, utcnow())
     except (TokenExpired, TokenInvalid):
-        return False
-    if type(participant_id) is not int or not 0 < participant_id <= MAX_ID:
         return False
     participant = get_session().get(Participant, participant_id)
     return participant is not None and participant.status == "erased"

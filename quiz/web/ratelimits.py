@@ -183,7 +183,6 @@ def init_app(app: Flask) -> None:
         enabled=config["RATELIMIT_ENABLED"],
     )
     limiter.init_app(app)
-    app.extensions["quiz_limiter"] = limiter
     if not limiter.enabled:
         return
     for endpoint, view in list(app.view_functions.items()):

@@ -10,9 +10,9 @@ from werkzeug.wrappers import Response
 from quiz import participants
 from quiz.db import get_session, utcnow
 from quiz.errors import token_pages
+from quiz.links import read_confirm
 from quiz.models import GONE, Campaign, Participant
 from quiz.planner import send_slot
-from quiz.tokens import read_token
 from quiz.web.forms import ConfirmForm, SignupForm, one_line
 from quiz.web.ratelimits import bad_tokens_per_address, posts_per_link, signup_per_address, signup_per_email
 
@@ -78,13 +78,9 @@ def check_email() -> str:
 
 
 def _participant_from_token(token: str) -> Participant:
-    max_age = current_app.config["QUIZ_TOKEN_MAX_AGE_DAYS"] * 86400
     with token_pages("confirm"):
-        participant_id = read_token("confirm", token, max_age, utcnow())
-    # Only an id the database can hold: a huge number would make PostgreSQL
-    # refuse the query (a 500) instead of finding nobody.
-    valid_id = isinstance(participant_id, int) and 0 < participant_id < 2**31
-    participant = get_session().get(Participant, participant_id) if valid_id else None
+        participant_id = read_confirm(token, utcnow())
+    participant = get_session().get(Participant, participant_id)
     if participant is None or participant.status in GONE:
         abort(410, description="expired_confirm")
     return participant

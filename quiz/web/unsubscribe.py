@@ -21,22 +21,17 @@ from flask import Blueprint, abort, render_template, request
 from werkzeug.wrappers import Response
 
 from quiz import rights
-from quiz.answering import MAX_ID, TOKEN_BACKSTOP_SECONDS, manage_token
 from quiz.db import get_session, utcnow
 from quiz.errors import token_pages
 from quiz.extensions import csrf
+from quiz.links import manage_token, read_unsubscribe, unsubscribe_token
 from quiz.models import Participant
-from quiz.tokens import make_token, read_token
 from quiz.urls import external_url
 from quiz.web.answers import private_page
 from quiz.web.ratelimits import bad_tokens_per_address, posts_per_link
 
 bp = Blueprint("unsubscribe", __name__)
 csrf.exempt(bp)
-
-
-def unsubscribe_token(participant_id: int) -> str:
-    return make_token("unsubscribe", participant_id)
 
 
 def unsubscribe_url(participant_id: int) -> str:
@@ -46,13 +41,11 @@ def unsubscribe_url(participant_id: int) -> str:
 
 def _participant(token: str) -> Participant:
     """The participant behind a genuine token. The 400 page for a damaged or
-    foreign token; the 410 page for one older than the token backstop (it
+    foreign token; the 410 page for one older than the token's lifetime (it
     proves nothing any more) or whose participant row was removed (nothing
     left to unsubscribe)."""
     with token_pages("unsubscribe"):
-        participant_id = read_token("unsubscribe", token, TOKEN_BACKSTOP_SECONDS, utcnow())
-    if type(participant_id) is not int or not 0 < participant_id <= MAX_ID:
-        abort(400, description="invalid_unsubscribe")
+        participant_id = read_unsubscribe(token, utcnow())
     participant = get_session().get(Participant, participant_id)
     if participant is None:
         abort(410, description="gone_unsubscribe")

@@ -14,13 +14,13 @@ from werkzeug.wrappers import Response
 
 from quiz.db import get_session, utcnow
 from quiz.emails import render_question_preview
+from quiz.links import preview_token
 from quiz.mailer import SendError
 from quiz.models import Campaign, Question
 from quiz.web.admin import testmail
 from quiz.web.admin.auth import current_organiser
 from quiz.web.admin.blueprint import bp
 from quiz.web.admin.questionsets import get_set
-from quiz.web.answers import preview_token
 
 
 def _question(set_id: int, day: int) -> Question | None:
