@@ -34,7 +34,8 @@ ROUNDS = int(os.environ.get("BENCH_DKIM_ROUNDS", "500"))
 
 def sample_parts() -> tuple:
     """The arguments of `build_message` for a question-sized email."""
-    from quiz.mailer import Envelope, RenderedEmail
+    from quiz.mail_templates import RenderedEmail
+    from quiz.mailer import Envelope
 
     text = ("Je ziet signalen van huiselijk geweld bij een leerling. Wat doe je eerst?\n" * 45)[:3000]
     html = "<p>" + text.replace("\n", "</p><p>") + "</p>"

@@ -11,7 +11,7 @@ morning's questions").
 
 How: bench/send.py's database (QUIZ_BENCH_DATABASE_URL, emptied first) with
 WARMUP + MANY participants due, Postfix's smtp-sink, and the real sender
-(`quiz.sender.drain`: claim, load, context with six signed links, stencil,
+(`quiz.sender.drain`: claim, load, context with six signed links, render,
 build_message, SMTP, grouped commits) in one process over one connection,
 run under callgrind twice: WARMUP messages, then FEW or MANY more. The
 difference of the two totals over MANY - FEW is the count per message,
