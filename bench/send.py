@@ -9,7 +9,8 @@ build, SMTP, record) in `-p` processes side by side, as that many scheduler
 processes send (one SMTP connection each), with the peak RSS of the largest,
 and the transport limit measured in the same run: plain smtplib sending N
 pre-rendered messages over the same number of connections (and, for
-comparison, the sender's own SMTP client sending the same). The database is QUIZ_BENCH_DATABASE_URL
+comparison, the sender's SMTP transport, `quiz.mailer.SMTPTransport`, sending
+the same). The database is QUIZ_BENCH_DATABASE_URL
 (default: a `quiz_bench` database on the local PostgreSQL, emptied first).
 """
 
@@ -281,8 +282,8 @@ def transport_limit(port: int, n: int, connections: int, data: bytes) -> float:
 
 
 def own_client_rate(port: int, n: int, connections: int, data: bytes) -> float:
-    """The same with the sender's own SMTP client (quiz.mailer.SMTPTransport,
-    pipelined when the sink offers it): what is left of the limit for
+    """The same through the sender's transport (quiz.mailer.SMTPTransport, smtplib
+    with the refusal handling around it): what is left of the limit for
     everything the sender does besides SMTP."""
     from quiz.mailer import SMTPTransport, parse_smtp_url
 
@@ -301,7 +302,8 @@ def render_sample(url: str) -> bytes:
     from quiz import create_app
     from quiz.db import database, session_scope
     from quiz.emails import context_for
-    from quiz.mailer import Envelope, build_message, render_email
+    from quiz.mail_templates import render_email
+    from quiz.mailer import Envelope, build_message
     from quiz.models import Delivery
 
     app = create_app(app_config(url, 25))
@@ -444,9 +446,8 @@ def write_latest_run(n: int, processes: int, plan_s: float, runs: list[dict]) ->
 {rows}
 
 Transport limit: plain smtplib `sendmail`, the pre-rendered message, the same connections
-(the issue's baseline; ratio = sender ÷ this). Own client: the same with the
-sender's SMTP client (`quiz.mailer.SMTPTransport`: pipelined with smtp-sink,
-lock-step with aiosmtpd, which does not offer PIPELINING). Cores busy: the
+(the issue's baseline; ratio = sender ÷ this). Own client: the same through the
+sender's transport (`quiz.mailer.SMTPTransport`, smtplib). Cores busy: the
 whole machine's CPU time while the sender ran ÷ its wall time ({os.cpu_count()} cores
 in all), the sender's own share in brackets.
 {RUN_END}"""

@@ -8,6 +8,10 @@ QUIZ_ENV=production.
 An *error* is unsafe or will not work (forgeable links, two schedulers on
 one SQLite file, per-process rate limits under several workers). A
 *warning* works but hurts (no DKIM signature: more mail lands in spam).
+
+`quiz check` also asks the relay itself (`Relay`): whether it can be
+reached, and whether it offers SMTPUTF8 as QUIZ_SMTPUTF8 says. The start-up
+log does not: a process must start while the relay is down.
 """
 
 from __future__ import annotations
@@ -41,6 +45,14 @@ class Finding:
 
 
 @dataclass(frozen=True)
+class Relay:
+    """What the relay said to EHLO: its keywords (lower case), or why nothing could be asked."""
+
+    features: frozenset[str] = frozenset()
+    error: str | None = None
+
+
+@dataclass(frozen=True)
 class Layout:
     """How the processes run: web worker processes per machine, scheduler processes in all."""
 
@@ -58,8 +70,9 @@ def web_workers(environ: Mapping[str, str] | None = None, conf: Path = GUNICORN_
     return 1
 
 
-def check(settings: Mapping[str, Any], layout: Layout) -> list[Finding]:
-    """Everything that is missing or unsafe for production, errors first."""
+def check(settings: Mapping[str, Any], layout: Layout, relay: Relay | None = None) -> list[Finding]:
+    """Everything that is missing or unsafe for production, errors first
+    (the relay's findings only when `relay` says what it offers)."""
     found: list[Finding] = []
 
     def error(setting: str, message: str) -> None:
@@ -105,6 +118,8 @@ def check(settings: Mapping[str, Any], layout: Layout) -> list[Finding]:
         )
 
     found.extend(_dkim(settings))
+    if relay is not None and settings.get("QUIZ_MAIL_BACKEND") == "smtp":
+        found.extend(_relay(settings, relay))
 
     token = settings.get("QUIZ_METRICS_TOKEN")
     if token and len(token) < MIN_METRICS_TOKEN_LENGTH:
@@ -155,6 +170,32 @@ def _dkim(settings: Mapping[str, Any]) -> list[Finding]:
             Finding("warning", "QUIZ_DKIM_DOMAIN", f"{domain} does not match the From domain {from_domain}.")
         )
     return found
+
+
+def _relay(settings: Mapping[str, Any], relay: Relay) -> list[Finding]:
+    if relay.error is not None:
+        return [Finding("error", "QUIZ_SMTP_URL", f"the relay cannot be reached: {relay.error}")]
+    offered = "smtputf8" in relay.features
+    if settings.get("QUIZ_SMTPUTF8") and not offered:
+        return [
+            Finding(
+                "error",
+                "QUIZ_SMTPUTF8",
+                "on, but the relay does not offer SMTPUTF8: mail to addresses like jörg@example.org "
+                "fails. Turn it on at the relay (Postfix: smtputf8_enable = yes) or this setting off "
+                "(signup then refuses such addresses).",
+            )
+        ]
+    if offered and not settings.get("QUIZ_SMTPUTF8"):
+        return [
+            Finding(
+                "warning",
+                "QUIZ_SMTPUTF8",
+                "off, but the relay offers SMTPUTF8: signup refuses addresses like jörg@example.org "
+                "that could be mailed; set QUIZ_SMTPUTF8=true.",
+            )
+        ]
+    return []
 
 
 def log_findings(settings: Mapping[str, Any]) -> list[Finding]:

@@ -37,6 +37,9 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "QUIZ_MAIL_BACKEND": ("dev", str),
     "QUIZ_SMTP_URL": ("smtp://127.0.0.1:25", str),
     "QUIZ_MAIL_FROM": ("MeldcodeQuiz <quiz@meldcodequiz.localhost>", str),
+    # The relay offers SMTPUTF8 (RFC 6531), so addresses like jörg@example.org
+    # can be mailed; off: signup refuses them. `quiz check` asks the relay.
+    "QUIZ_SMTPUTF8": (False, _bool),
     "QUIZ_ORGANISER_NAME": ("het MeldcodeQuiz-team", str),
     "QUIZ_RATELIMIT_STORAGE_URL": ("memory://", str),
     "QUIZ_EMAIL_CHECK_DELIVERABILITY": (False, _bool),

@@ -7,17 +7,14 @@ The outbox calls `context_for(delivery, now)` and renders the templates of
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
 from typing import Any
 
 from flask import Flask, current_app
 
 from quiz.links import answer_token, confirm_token, manage_token, preview_token, unsubscribe_token
-from quiz.mailer import RenderedEmail
+from quiz.mail_templates import RenderedEmail, render_email
 from quiz.models import Delivery, Question
-from quiz.stencil import personal
 from quiz.urls import external_url
 
 ContextBuilder = Callable[[Delivery, datetime], dict[str, Any]]
@@ -104,20 +101,6 @@ def _question_options(view: Any, url_for_option: Callable[[int], str]) -> list[d
     return [{"label": o.label, "text": o.text, "url": url_for_option(o.id)} for o in view.options]
 
 
-@dataclass(frozen=True)
-class CampaignRef:
-    """What the question email shows of its campaign."""
-
-    id: int | None
-    name: str
-
-
-@lru_cache(maxsize=64)
-def campaign_ref(campaign_id: int | None, name: str) -> CampaignRef:
-    # one instance per campaign, so the stencil's key for it is worked out once
-    return CampaignRef(campaign_id, name)
-
-
 @builder("question")
 def question_context(delivery: Delivery, now: datetime) -> dict[str, Any]:
     """Day k of N: the question and one answer link per option.
@@ -141,22 +124,11 @@ def question_context(delivery: Delivery, now: datetime) -> dict[str, Any]:
     ctx = base_context(delivery)
     ctx["q"] = view
     ctx["options"] = _question_options(
-        view, lambda oid: personal(_token_url(app, "answers.answer", answer_token(pid, view.id, oid)))
+        view, lambda oid: _token_url(app, "answers.answer", answer_token(pid, view.id, oid))
     )
-    ctx["manage_url"] = personal(_token_url(app, "account.my_quiz", manage_token(pid)))
+    ctx["manage_url"] = _token_url(app, "account.my_quiz", manage_token(pid))
     # "Nog niet beantwoord": earlier open questions, inside this email (issue 6).
     ctx["reminders"] = reminders(object_session(delivery), delivery, ctx["manage_url"])
-    # The sender's StencilRenderer renders each shape of this email once
-    # (quiz/stencil.py): what differs per participant is marked personal, and
-    # the rest must be plain values it can key on. So no ORM objects: the
-    # templates read the campaign's name, and nothing of the participant
-    # but the greeting name.
-    del ctx["participant"]
-    ctx["campaign"] = campaign_ref(ctx["campaign"].id, ctx["campaign"].name)
-    ctx["greeting_name"] = personal(ctx["greeting_name"])
-    ctx["unsubscribe_url"] = personal(ctx.get("unsubscribe_url"))
-    for item in ctx["reminders"]:
-        item["url"] = personal(item["url"])
     return ctx
 
 
@@ -207,7 +179,6 @@ def render_question_preview(question: Question, now: datetime) -> RenderedEmail:
     nothing. For the question-set CLI and the organisers' editor."""
     from types import SimpleNamespace
 
-    from quiz.mailer import render_email
     from quiz.question_view import build_view
 
     question_set = question.question_set

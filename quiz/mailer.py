@@ -1,146 +1,115 @@
-"""Rendering emails and handing them to a transport.
+"""Building messages with the email package and handing them to a transport.
 
-Templates live in `email_templates/` as three files per kind:
-`<kind>.subject.txt`, `<kind>.txt` and `<kind>.html`. The HTML part gets its
-CSS inlined (mail clients drop <style> blocks). `build_message` writes the
-wire bytes of a text + HTML message with headers from the email package; the
-SMTP transport sends them and classifies the server's refusals.
+`build_message` makes a multipart/alternative message (text and HTML, UTF-8,
+quoted-printable) with `email.message.EmailMessage` under `policy.SMTP`: the
+email package encodes names in any script per RFC 2047, folds the headers
+and writes the quoted-printable. The SMTP transport sends the bytes with
+smtplib and classifies the relay's refusals for the outbox.
+
+Addresses (issue 17, item 6): an IDN domain goes as punycode (A-labels), in
+the envelope and in To:, so the message stays ASCII. A local part that is not
+ASCII (jörg@) needs SMTPUTF8 (RFC 6531): its message is written under
+`policy.SMTPUTF8` (headers in UTF-8, RFC 6532) and goes out only when the
+relay offers SMTPUTF8. Whether signup accepts such addresses at all is the
+setting QUIZ_SMTPUTF8, which `quiz check` compares with the relay's EHLO.
 """
 
 from __future__ import annotations
 
 import contextlib
 import mailbox
-import os
 import secrets
 import smtplib
 import ssl
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from email.header import Header
-from email.utils import format_datetime, formataddr, parseaddr
+from datetime import datetime
+from email import policy
+from email.headerregistry import Address, HeaderRegistry, UnstructuredHeader
+from email.message import EmailMessage
+from email.utils import parseaddr
 from functools import lru_cache
-from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
-import css_inline
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+import idna
 
-from quiz.formatting import dutch_date, dutch_time
-from quiz.qp import qp_body
-from quiz.smtp_wire import MailChannel, Refused
-
-TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "email_templates"
-
-# smtplib sends bytes as they are, so the line ends must already be CRLF.
-CRLF = "\r\n"
+from quiz.mail_templates import RenderedEmail
 
 
-# How often a long-running process looks for edited email templates.
-TEMPLATE_RECHECK_SECONDS = 2.0
-_envs: dict[str, tuple[Environment, tuple[tuple[str, int, int], ...], float]] = {}
+class _LinkHeader(UnstructuredHeader):
+    """List-Unsubscribe (RFC 2369, 8058): `<https://…>`, one word longer than a line.
 
-
-def _template_files(directory: str) -> tuple[tuple[str, int, int], ...]:
-    stats = ((e.name, e.stat()) for e in os.scandir(directory) if e.is_file())
-    return tuple(sorted((name, st.st_mtime_ns, st.st_size) for name, st in stats))
-
-
-def template_env(directory: str = str(TEMPLATE_DIR)) -> Environment:
-    """The Jinja environment of an email template directory.
-
-    Jinja's own reload check stats every template file, includes and layout
-    too, on every render (seven stat calls per question email). Instead the
-    directory is looked at once every TEMPLATE_RECHECK_SECONDS, and an edited
-    template gets a fresh environment (so a cache of rendered output can key
-    on the environment, as quiz.stencil does).
+    The email package writes a word that does not fit on a line as RFC 2047
+    encoded words, and no mail program reads an encoded link (Gmail ignores
+    the header). A header line may be 998 characters long (RFC 5322 2.1.1),
+    so this one is folded with that limit: the link stays whole.
     """
-    now = time.monotonic()
-    entry = _envs.get(directory)
-    if entry is not None and now - entry[2] < TEMPLATE_RECHECK_SECONDS:
-        return entry[0]
-    files = _template_files(directory)
-    if entry is not None and entry[1] == files:
-        _envs[directory] = (entry[0], files, now)
-        return entry[0]
-    env = Environment(
-        loader=FileSystemLoader(directory),
-        autoescape=select_autoescape(["html"]),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-        auto_reload=False,
-    )
-    env.filters["dutch_date"] = dutch_date
-    env.filters["dutch_time"] = dutch_time
-    _envs[directory] = (env, files, now)
-    return env
+
+    def fold(self, *, policy: policy.EmailPolicy) -> str:  # type: ignore[override]
+        return super().fold(policy=policy.clone(max_line_length=998))
 
 
-_inliner = css_inline.CSSInliner(keep_style_tags=False)
+class _HeaderClasses(HeaderRegistry):
+    """The email package's header registry, making each header class once.
+
+    HeaderRegistry builds a new class with type() for every header it parses
+    (about 10 µs each, and a message has about fifteen headers with its
+    parts); the class for a name is always the same, so it is kept.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._classes: dict[str, type] = {}
+
+    def map_to_type(self, name: str, cls: type) -> None:
+        super().map_to_type(name, cls)
+        self._classes.clear()
+
+    def __getitem__(self, name: str) -> type:
+        key = name.lower()
+        cls = self._classes.get(key)
+        if cls is None:
+            cls = self._classes[key] = super().__getitem__(name)
+        return cls
 
 
-@dataclass(frozen=True, eq=False)
-class RenderedEmail:
-    subject: str
-    text: str
-    html: str
-    # The text and HTML as build_message writes them (`quiz.qp.qp_body`), when the
-    # renderer already has them (quiz.stencil); None: encoded from text and html.
-    # It can never disagree with them: the email is frozen, and wire is no
-    # argument of __init__, so dataclasses.replace(email, html=...) leaves it out.
-    wire: tuple[bytes, bytes] | None = field(default=None, init=False, repr=False)
-
-    def __eq__(self, other: object) -> bool:
-        # Any two with the same parts, subclasses too (quiz.stencil's fills in
-        # its text and HTML only when they are read).
-        if not isinstance(other, RenderedEmail):
-            return NotImplemented
-        return (self.subject, self.text, self.html) == (other.subject, other.text, other.html)
-
-    __hash__ = None  # type: ignore[assignment]  # unhashable, as before: nothing keys on an email
+_HEADERS = _HeaderClasses()
+_HEADERS.map_to_type("list-unsubscribe", _LinkHeader)
+# CRLF line ends, RFC 2047 for anything not ASCII, and lines of at most 76
+# characters: the body's quoted-printable is written to this length, and
+# RFC 2045 allows no more (policy.SMTP's 78 is the header's recommendation).
+MESSAGE_POLICY = policy.SMTP.clone(header_factory=_HEADERS, max_line_length=76)
+# For a recipient whose local part is not ASCII: headers in UTF-8 (RFC 6532).
+UTF8_POLICY = MESSAGE_POLICY.clone(utf8=True)
 
 
-def render_email(kind: str, context: Mapping[str, Any], directory: str = str(TEMPLATE_DIR)) -> RenderedEmail:
-    """Render the three templates of `kind` with `context`.
-
-    quiz.stencil.StencilRenderer gives the same result faster for mass mailings."""
-    subject, text = render_text_parts(kind, context, directory)
-    return RenderedEmail(subject, text, inline_css(render_html(kind, context, directory)))
-
-
-def render_text_parts(
-    kind: str, context: Mapping[str, Any], directory: str = str(TEMPLATE_DIR)
-) -> tuple[str, str]:
-    """Subject and plain-text body of `kind`."""
-    env = template_env(directory)
-    subject = env.get_template(f"{kind}.subject.txt").render(context)
-    text = env.get_template(f"{kind}.txt").render(context)
-    # A subject is one line whatever the template or the data says.
-    return " ".join(subject.split()), text
-
-
-def render_html(kind: str, context: Mapping[str, Any], directory: str = str(TEMPLATE_DIR)) -> str:
-    """The HTML body of `kind`, before its CSS is inlined."""
-    return template_env(directory).get_template(f"{kind}.html").render(context)
-
-
-def inline_css(html: str) -> str:
-    """Move the <style> rules into style attributes (mail clients drop <style> blocks)."""
-    return _inliner.inline(html)
-
-
-def clean_header_text(value: str | None) -> str:
-    """Text fit for a header: no CR/LF or other control characters, bounded length."""
+def clean_header_text(value: str | None, limit: int = 200) -> str:
+    """Text fit for a header: no CR/LF or other control characters, at most `limit` characters."""
     if not value:
         return ""
     if not value.isprintable():
         value = "".join(ch if ch.isprintable() else " " for ch in value)
-    return " ".join(value.split())[:200]
+    return " ".join(value.split())[:limit]
+
+
+def wire_address(address: str) -> str:
+    """`address` as it goes on the wire: the domain in A-labels (bücher.de → xn--bcher-kva.de).
+
+    ValueError for anything that is not one plain address (a list, a name,
+    header syntax): what signup stored is one, and only that is sent.
+    """
+    local, at, domain = address.rpartition("@")
+    if not (at and local and domain) or any(ch in address for ch in "\r\n<>(),; \t"):
+        raise ValueError(f"not a usable email address: {address!r}")
+    if not domain.isascii():
+        domain = idna.encode(domain, uts46=True).decode("ascii")  # IDNAError is a ValueError
+    return f"{local}@{domain}"
+
+
+def needs_smtputf8(address: str) -> bool:
+    """True when the local part is not ASCII: only SMTPUTF8 can carry it (RFC 6531)."""
+    return not address.rpartition("@")[0].isascii()
 
 
 @dataclass
@@ -151,114 +120,42 @@ class Envelope:
     extra_headers: dict[str, str] = field(default_factory=dict)
 
 
-def _address(name: str | None, addr: str, header: str) -> str:
-    """`Name <addr>` with the name quoted or RFC 2047-encoded by the email package."""
-    if any(ch in addr for ch in '\r\n<>"(), ') or "@" not in addr:
-        raise ValueError(f"not a usable email address: {addr!r}")
-    name = clean_header_text(name)
-    if not name:
-        return addr
-    if name.isascii():
-        return formataddr((name, addr))
-    return f"{Header(name, 'utf-8', header_name=header).encode(linesep=CRLF)} <{addr}>"
-
-
-def _header_line(name: str, value: str) -> bytes:
-    """One header, folded and encoded by email.header (UTF-8 only when needed).
-
-    A printable ASCII header that fits on one line (78 characters) is what
-    Header.encode gives back unchanged, and one without a place to fold it
-    is what it puts on the next line (tests/test_smtp_message.py compares
-    them), so those are written directly: every To line and every
-    List-Unsubscribe differs, and Header.encode costs tens of microseconds.
-    """
-    if value.isascii() and value.isprintable():
-        if len(name) + len(value) <= 76:
-            return f"{name}: {value}{CRLF}".encode("ascii")
-        if _HEADER_SPLITS.isdisjoint(value):
-            # One word that Header cannot fold (List-Unsubscribe's <link>,
-            # different in every message): it goes on a line of its own.
-            return f"{name}: {CRLF} {value}{CRLF}".encode("ascii")
-    return _encoded_header_line(name, value)
-
-
-# Where email.header may fold a printable ASCII header (its splitchars and space).
-_HEADER_SPLITS = frozenset(";, \t")
-
-
-@lru_cache(maxsize=1024)
-def _encoded_header_line(name: str, value: str) -> bytes:
-    # Cached: a long Subject or a non-ASCII From repeats across a morning's batch.
-    charset = "us-ascii" if value.isascii() else "utf-8"
-    encoded = Header(value, charset, header_name=name).encode(linesep=CRLF)
-    return f"{name}: {encoded}{CRLF}".encode("ascii")
-
-
-@lru_cache(maxsize=8)
-def _date_line(date: datetime, offset: timedelta | None) -> bytes:
-    # Cached per second: format_datetime costs about 10 us and a morning's
-    # messages share their second with hundreds of others. It prints no
-    # microseconds; the offset is part of the key because datetimes in
-    # different zones compare equal when they are the same instant.
-    return _header_line("Date", format_datetime(date))
-
-
-@lru_cache(maxsize=8)
-def _from_header(mail_from: str) -> bytes:
-    from_name, from_addr = parseaddr(mail_from)
-    return _header_line("From", _address(from_name, from_addr, "From"))
-
-
-_PART = (
-    b'Content-Type: text/%s; charset="utf-8"\r\n'
-    b"MIME-Version: 1.0\r\n"
-    b"Content-Transfer-Encoding: quoted-printable\r\n\r\n"
-)
-
-
 def build_message(email: RenderedEmail, envelope: Envelope, mail_from: str, date: datetime) -> bytes:
-    """The wire bytes (CRLF) of a multipart/alternative message: text and HTML.
+    """The message's bytes (CRLF), multipart/alternative: text, then HTML.
 
-    Every header goes through the email package (`formataddr`, `Header`), never
-    by pasting participant input into a header line: names lose control
-    characters and are encoded. The MIME skeleton around the two
-    quoted-printable parts is fixed, so it is written out directly: this is
-    the hot path when 100,000 personalised emails go out in one morning, and
-    building the same structure with MIMEMultipart costs about ten times as
-    much. The boundary starts with "=_", which quoted-printable text can never
-    contain (it encodes "=" as "=3D").
+    Participant input never becomes header syntax: names and subjects lose
+    control characters (`clean_header_text`) and are encoded by the email
+    package; the address is one address or a ValueError.
     """
-    text, html = email.wire or (qp_body(email.text), qp_body(email.html))
-    boundary = f"=_quiz_{secrets.token_hex(12)}"
-    head = [
-        _from_header(mail_from),
-        _header_line("To", _address(envelope.to_name, envelope.to_addr, "To")),
-        _header_line("Subject", clean_header_text(email.subject)),
-        _date_line(date.replace(microsecond=0), date.utcoffset()),
-        _header_line("Message-ID", clean_header_text(envelope.message_id)),
-        b"MIME-Version: 1.0\r\n",
-        f'Content-Type: multipart/alternative; boundary="{boundary}"\r\n'.encode("ascii"),
-    ]
+    local, _, domain = wire_address(envelope.to_addr).rpartition("@")
+    msg = EmailMessage(policy=UTF8_POLICY if needs_smtputf8(envelope.to_addr) else MESSAGE_POLICY)
+    msg["From"] = _header("From", mail_from)
+    msg["To"] = Address(clean_header_text(envelope.to_name), username=local, domain=domain)
+    msg["Subject"] = _header("Subject", clean_header_text(email.subject))
+    msg["Date"] = date
+    msg["Message-ID"] = clean_header_text(envelope.message_id)
     for name, value in envelope.extra_headers.items():
         if not name.replace("-", "").isalnum() or not name.isascii():
             raise ValueError(f"not a header name: {name!r}")
-        head.append(_header_line(name, clean_header_text(value)))
-    # The CRLF before each delimiter belongs to the delimiter (RFC 2046), so
-    # each body keeps its own last line end.
-    delimiter = f"\r\n--{boundary}\r\n".encode("ascii")
-    return b"".join(
-        [
-            *head,
-            b"\r\n",
-            delimiter[2:],
-            _PART % b"plain",
-            text,
-            delimiter,
-            _PART % b"html",
-            html,
-            f"\r\n--{boundary}--\r\n".encode("ascii"),
-        ]
-    )
+        msg[name] = _header(name, clean_header_text(value, limit=900))  # a link is never cut short
+    msg.set_content(email.text, cte="quoted-printable")
+    # Quoted-printable writes every "=" as "=3D", so no body line can start
+    # with this boundary; with it given, the generator need not search the
+    # bodies for a collision.
+    msg.make_alternative(boundary=f"=_{secrets.token_hex(12)}")
+    msg.add_alternative(email.html, subtype="html", cte="quoted-printable")
+    return msg.as_bytes()
+
+
+@lru_cache(maxsize=1024)
+def _header(name: str, value: str) -> Any:
+    """The email package's header object for `name: value`.
+
+    Header objects are immutable and carry no policy, so one object serves
+    every message; parsing costs tens of microseconds, and From, the
+    question's Subject and List-Unsubscribe-Post repeat across a morning.
+    """
+    return MESSAGE_POLICY.header_factory(name, value)
 
 
 class SendError(Exception):
@@ -266,9 +163,10 @@ class SendError(Exception):
 
     `permanent` follows the SMTP reply class (5xx). `stage` says where it
     happened, which decides what the outbox does: "recipient" (RCPT refused:
-    5xx means the address bounced), "data" (the message was refused),
-    "sender" or "connect" (the relay or our settings are the problem: retry
-    later, whatever the class), "lost" (the connection broke mid-message).
+    5xx means the address bounced), "data" (the message was refused, or it
+    cannot go through this relay at all), "sender" or "connect" (the relay or
+    our settings are the problem: retry later, whatever the class), "lost"
+    (the connection broke mid-message).
     """
 
     def __init__(
@@ -343,17 +241,16 @@ def _close_quietly(conn: smtplib.SMTP | None) -> None:
 
 
 class SMTPTransport:
-    """One SMTP connection, reused for every message of a batch.
+    """One smtplib connection, reused for every message of a batch.
 
-    smtplib connects, says EHLO, starts TLS and logs in; each message then
-    goes through quiz.smtp_wire.MailChannel (pipelined when the relay offers
-    it), about half the CPU of smtplib's `sendmail` per message.
+    smtplib says EHLO, starts TLS, logs in, and after a refusal sends RSET so
+    the connection can carry the next message; a 421 or a broken connection
+    closes it, and the next message opens a new one.
     """
 
     def __init__(self, settings: SMTPSettings) -> None:
         self.settings = settings
         self._conn: smtplib.SMTP | None = None
-        self._channel: MailChannel | None = None
 
     def __enter__(self) -> SMTPTransport:
         return self
@@ -361,12 +258,7 @@ class SMTPTransport:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    @property
-    def pipelining(self) -> bool | None:
-        """Whether the open connection pipelines (None: not connected)."""
-        return None if self._channel is None else self._channel.pipelining
-
-    def _connect(self) -> MailChannel:
+    def _connect(self) -> smtplib.SMTP:
         s = self.settings
         conn: smtplib.SMTP | None = None
         try:
@@ -388,45 +280,58 @@ class SMTPTransport:
             _close_quietly(conn)
             raise SendError(f"connection to {s.host}:{s.port} failed: {exc}", permanent=False) from exc
         self._conn = conn
-        # After the greeting the relay speaks only when spoken to, so nothing
-        # waits in smtplib's own reader: the channel's reader takes over.
-        self._channel = MailChannel(conn.sock, conn.esmtp_features if conn.does_esmtp else {})
-        return self._channel
+        return conn
+
+    def features(self) -> frozenset[str]:
+        """The relay's EHLO keywords, lower case (after STARTTLS and login)."""
+        conn = self._conn or self._connect()
+        return frozenset(conn.esmtp_features)
 
     def close(self) -> None:
         if self._conn is not None:
-            with contextlib.suppress(OSError, smtplib.SMTPException):
+            with contextlib.suppress(OSError):
                 self._conn.quit()
-            self._conn = self._channel = None
+            self._conn = None
 
     def send(self, envelope_from: str, to_addr: str, data: bytes) -> None:
         """Send one message to one recipient; SendError says what went wrong where."""
-        channel = self._channel or self._connect()
+        recipient = wire_address(to_addr)
+        conn = self._conn or self._connect()
+        options: list[str] = []
+        if needs_smtputf8(recipient) or not envelope_from.isascii():
+            if not conn.has_extn("smtputf8"):
+                # Our limitation, not the address's: fail this message, bounce nobody.
+                raise SendError(
+                    "not sent: the address needs SMTPUTF8, which the relay does not offer",
+                    permanent=True,
+                    stage="data",
+                )
+            options = ["SMTPUTF8", "BODY=8BITMIME"] if conn.has_extn("8bitmime") else ["SMTPUTF8"]
         try:
-            channel.send(envelope_from, to_addr, data)
-        except Refused as exc:
-            # A 421 closes the connection; any other refusal leaves the
-            # session mid-transaction: RSET, or reconnect if that fails.
-            if exc.reusable:
-                self._reset()
-            else:
-                self._drop()
-            raise _classify(exc.code, exc.text, exc.stage) from exc
+            conn.sendmail(envelope_from, [recipient], data, mail_options=options)
+        except smtplib.SMTPRecipientsRefused as exc:
+            code, text = exc.recipients[recipient]
+            raise _classify(code, text, "recipient") from exc
+        except smtplib.SMTPSenderRefused as exc:
+            raise _classify(exc.smtp_code, exc.smtp_error, "sender") from exc
+        except smtplib.SMTPResponseException as exc:  # DATA refused (SMTPDataError) and the like
+            raise _classify(exc.smtp_code, exc.smtp_error, "data") from exc
         except OSError as exc:  # timeouts and resets too: the message may or may not have arrived
             self._drop()
             raise SendError(f"connection lost: {exc}", permanent=False, stage="lost") from exc
-
-    def _reset(self) -> None:
-        if self._channel is None:
-            return
-        try:
-            self._channel.reset()
-        except OSError:
-            self._drop()
+        finally:
+            if conn.sock is None:  # smtplib closed it (421, or a broken connection)
+                self._conn = None
 
     def _drop(self) -> None:
         _close_quietly(self._conn)
-        self._conn = self._channel = None
+        self._conn = None
+
+
+def relay_features(url: str) -> frozenset[str]:
+    """What the relay at `url` offers in its EHLO reply (for `quiz check`); SendError if unreachable."""
+    with SMTPTransport(parse_smtp_url(url)) as transport:
+        return transport.features()
 
 
 class DevMailboxTransport:

@@ -57,6 +57,7 @@ from sqlalchemy.orm import Session, joinedload
 from quiz import outbox
 from quiz.bounces import verp_address
 from quiz.db import session_scope
+from quiz.mail_templates import render_email
 from quiz.mailer import (
     Envelope,
     SendError,
@@ -67,7 +68,6 @@ from quiz.mailer import (
 )
 from quiz.models import Delivery, Participant
 from quiz.signing import DKIMSigner, signer_from_config
-from quiz.stencil import StencilRenderer
 
 log = logging.getLogger(__name__)
 
@@ -75,9 +75,6 @@ log = logging.getLogger(__name__)
 # so another sender never takes over a row this one is still sending.
 LEASE_SAFETY = 0.8
 
-# One per process: each shape of the question email rendered and inlined once
-# (quiz/stencil.py); the same bytes as rendering every message in full.
-STENCILS = StencilRenderer()
 
 
 @dataclass
@@ -281,11 +278,9 @@ class _Worker:
         message_id = delivery.message_id or outbox.message_id_for(delivery, self.settings.domain)
         try:
             context = self.context_for(delivery, now)
-            # The headers are the envelope's, not the templates' (none reads
-            # them; StrictUndefined would say so). Left in, the per-person
-            # List-Unsubscribe would make every message a new stencil shape.
+            # The headers are the envelope's, not the templates' (none reads them).
             headers = context.pop("headers", {})
-            rendered = STENCILS.render(delivery.kind, context)
+            rendered = render_email(delivery.kind, context)
             envelope = Envelope(participant.email, participant.name, message_id, headers)
             data = build_message(rendered, envelope, self.settings.mail_from, now)
             if self.settings.signer is not None:

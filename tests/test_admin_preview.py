@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from quiz.db import utcnow
 from quiz.emails import render_question_preview
-from quiz.mailer import TEMPLATE_DIR
+from quiz.mail_templates import TEMPLATE_DIR
 from quiz.models import Answer, Delivery, LinkHit, Participant
 from quiz.web.admin import testmail
 from tests.admin_factories import EMAIL, AdminClient, flashes, import_meldcode, make_organiser

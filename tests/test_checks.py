@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from quiz.checks import Layout, check, log_findings, web_workers
+from quiz.checks import Layout, Relay, check, log_findings, web_workers
 
 GOOD = {
     "QUIZ_ENV": "production",
@@ -121,3 +121,38 @@ def test_start_up_logs_findings_in_production_only(good, caplog, monkeypatch):
     assert [f.setting for f in found] == ["QUIZ_BASE_URL"]
     assert [r.levelname for r in caplog.records] == ["ERROR"]
     assert "quiz check: ERROR   QUIZ_BASE_URL" in caplog.records[0].getMessage()
+
+
+# --- the relay: reachable, and SMTPUTF8 as QUIZ_SMTPUTF8 says (issue 17, item 6) ----
+
+
+@pytest.mark.parametrize(
+    "smtputf8, relay, expected",
+    [
+        (False, Relay(frozenset({"8bitmime"})), set()),
+        (True, Relay(frozenset({"8bitmime", "smtputf8"})), set()),
+        (True, Relay(frozenset({"8bitmime"})), {("error", "QUIZ_SMTPUTF8")}),
+        (False, Relay(frozenset({"smtputf8"})), {("warning", "QUIZ_SMTPUTF8")}),
+        (False, Relay(error="connection refused"), {("error", "QUIZ_SMTP_URL")}),
+    ],
+)
+def test_the_relay_is_asked_about_smtputf8(good, smtputf8, relay, expected):
+    assert settings_of(check({**good, "QUIZ_SMTPUTF8": smtputf8}, SCALED, relay)) == expected
+
+
+def test_cli_asks_the_real_relay(app, runner, good, smtp, monkeypatch):
+    monkeypatch.setenv("WEB_CONCURRENCY", "4")
+    app.config.update(good, QUIZ_SMTPUTF8=True)  # the test relay does not offer SMTPUTF8
+    result = runner.invoke(args=["quiz", "check"])
+    assert result.exit_code == 1
+    assert "ERROR   QUIZ_SMTPUTF8: on, but the relay does not offer SMTPUTF8" in result.output
+    smtp.smtputf8 = True
+    assert runner.invoke(args=["quiz", "check"]).exit_code == 0
+    app.config.update(QUIZ_SMTPUTF8=False)
+    assert (
+        "WARNING QUIZ_SMTPUTF8: off, but the relay offers SMTPUTF8"
+        in runner.invoke(args=["quiz", "check"]).output
+    )
+    app.config.update(QUIZ_SMTP_URL="smtp://127.0.0.1:1?timeout=2")
+    result = runner.invoke(args=["quiz", "check"])
+    assert result.exit_code == 1 and "ERROR   QUIZ_SMTP_URL: the relay cannot be reached" in result.output

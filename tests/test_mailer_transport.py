@@ -1,15 +1,12 @@
-"""The SMTP transport against real aiosmtpd servers: plain, STARTTLS, SSL and
-authentication, one connection reused for a whole batch, and what each kind of
-refusal or broken connection becomes. Tests of the exchange itself run with
-and without PIPELINING advertised (the client writes MAIL, RCPT and DATA at
-once only when it is)."""
+"""The SMTP transport (smtplib) against real aiosmtpd servers: plain, STARTTLS,
+SSL and authentication, one connection reused for a whole batch, what each
+kind of refusal or broken connection becomes, and addresses that need
+punycode or SMTPUTF8."""
 
 from __future__ import annotations
 
 import asyncio
-import socket
 import ssl
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -19,15 +16,8 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP as SMTPProtocol
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from quiz.mailer import (
-    Envelope,
-    RenderedEmail,
-    SendError,
-    SMTPTransport,
-    build_message,
-    parse_smtp_url,
-)
-from quiz.smtp_wire import MailChannel, Refused
+from quiz.mail_templates import RenderedEmail
+from quiz.mailer import Envelope, SendError, SMTPTransport, build_message, parse_smtp_url, relay_features
 from tests.conftest import SMTPHandler, free_port
 
 NOW = datetime(2026, 11, 16, 6, 30, tzinfo=UTC)
@@ -35,10 +25,6 @@ NOW = datetime(2026, 11, 16, 6, 30, tzinfo=UTC)
 
 class CountingHandler(SMTPHandler):
     connections: int = 0
-
-
-# Tests of the message exchange run once without and once with PIPELINING.
-modes = pytest.mark.parametrize("pipelining", [False, True], ids=["lock-step", "pipelining"])
 
 
 def _message(to: str = "deelnemer@example.org", name: str | None = "Eva") -> bytes:
@@ -87,10 +73,9 @@ class _Server(Controller):
 def start_server() -> Iterator:
     started: list[_Server] = []
 
-    def start(handler: CountingHandler | None = None, pipelining: bool = False, **smtp_kwargs) -> _Server:  # noqa: ANN003
+    def start(handler: CountingHandler | None = None, **smtp_kwargs) -> _Server:  # noqa: ANN003
         ssl_context = smtp_kwargs.pop("ssl_context", None)
         handler = handler or CountingHandler()
-        handler.pipelining = pipelining
         server = _Server(handler, smtp_kwargs=smtp_kwargs, ssl_context=ssl_context)
         server.start()
         started.append(server)
@@ -101,9 +86,8 @@ def start_server() -> Iterator:
         server.stop()
 
 
-@modes
-def test_plain_smtp_reuses_one_connection_for_a_batch(start_server, pipelining):
-    server = start_server(pipelining=pipelining)
+def test_plain_smtp_reuses_one_connection_for_a_batch(start_server):
+    server = start_server()
     before = server.handler.connections  # the controller's own readiness probe counts too
     transport = SMTPTransport(parse_smtp_url(f"smtp://127.0.0.1:{server.port}"))
     with transport:
@@ -111,10 +95,8 @@ def test_plain_smtp_reuses_one_connection_for_a_batch(start_server, pipelining):
             transport.send("quiz@quiz.test", f"p{i}@example.org", _message(f"p{i}@example.org"))
     assert len(server.handler.messages) == 5
     assert server.handler.connections == before + 1
-    assert server.handler.pipelined == [pipelining] * 5
 
 
-@modes
 @pytest.mark.parametrize(
     "sender",
     [
@@ -123,9 +105,9 @@ def test_plain_smtp_reuses_one_connection_for_a_batch(start_server, pipelining):
         "Quiz <quiz@quiz.test>",  # not a bare address: smtplib's own parsing
     ],
 )
-def test_the_relay_gets_the_exact_bytes_and_envelope(start_server, sender, pipelining):
+def test_the_relay_gets_the_exact_bytes_and_envelope(start_server, sender):
     """Lines starting with a dot survive the SMTP dot-stuffing both ways."""
-    server = start_server(pipelining=pipelining)
+    server = start_server()
     text = ".punt aan het begin\n..twee punten\nmidden . punt\n.\n"
     email = RenderedEmail("Vraag 1 van 5", text, "<p>.punt</p>\n.")
     data = build_message(
@@ -143,10 +125,8 @@ def test_the_relay_gets_the_exact_bytes_and_envelope(start_server, sender, pipel
     assert plain == text
 
 
-@modes
-def test_starttls_with_login(start_server, ca, trust, pipelining):
+def test_starttls_with_login(start_server, ca, trust):
     server = start_server(
-        pipelining=pipelining,
         tls_context=_server_ctx(ca),
         require_starttls=True,
         authenticator=_authenticator,
@@ -156,17 +136,14 @@ def test_starttls_with_login(start_server, ca, trust, pipelining):
         t.send("quiz@quiz.test", "deelnemer@example.org", _message())
         t.send("quiz@quiz.test", "deelnemer@example.org", _message())
     assert [m["Subject"] for m in server.handler.messages] == ["Vraag 1 van 5"] * 2
-    assert server.handler.pipelined == [pipelining] * 2
 
 
-@modes
-def test_implicit_ssl(start_server, ca, trust, pipelining):
-    server = start_server(pipelining=pipelining, ssl_context=_server_ctx(ca))
+def test_implicit_ssl(start_server, ca, trust):
+    server = start_server(ssl_context=_server_ctx(ca))
     with SMTPTransport(parse_smtp_url(f"smtps://127.0.0.1:{server.port}")) as t:
         t.send("quiz@quiz.test", "deelnemer@example.org", _message())
         t.send("quiz@quiz.test", "deelnemer@example.org", _message())
     assert len(server.handler.messages) == 2
-    assert server.handler.pipelined == [pipelining] * 2
 
 
 def test_wrong_password_is_a_permanent_error(start_server, ca, trust):
@@ -242,11 +219,10 @@ def _send(transport: SMTPTransport, to: str, sender: str = "quiz@quiz.test") -> 
     return None
 
 
-@modes
-def test_refusals_are_classified_and_the_connection_stays_in_step(start_server, pipelining):
+def test_refusals_are_classified_and_the_connection_stays_in_step(start_server):
     """After each refusal the next message on the same connection arrives
     whole: the replies were all read and RSET ended the transaction."""
-    server = start_server(pipelining=pipelining)
+    server = start_server()
     server.handler.refuse.update(
         {
             "gone@example.org": "550 5.1.1 No such user",
@@ -271,15 +247,14 @@ def test_refusals_are_classified_and_the_connection_stays_in_step(start_server, 
     assert server.handler.connections == before + 1
 
 
-@modes
-def test_refused_message_data(start_server, pipelining):
+def test_refused_message_data(start_server):
     class RefusesData(CountingHandler):
         async def handle_DATA(self, server, session, envelope):  # noqa: ANN001, ANN201, N802
             if b"weiger" in envelope.content:
                 return "554 5.6.0 Message content rejected"
             return await super().handle_DATA(server, session, envelope)
 
-    server = start_server(RefusesData(), pipelining=pipelining)
+    server = start_server(RefusesData())
     refused = build_message(
         RenderedEmail("weiger", "x\n", "<p>x</p>"),
         Envelope("eva@example.org", "Eva", "<m2@quiz.test>"),
@@ -294,23 +269,20 @@ def test_refused_message_data(start_server, pipelining):
     assert server.handler.raw == [_built("eva@example.org")]
 
 
-@modes
-def test_421_drops_the_connection_and_the_next_message_reconnects(start_server, pipelining):
-    server = start_server(pipelining=pipelining)
+def test_421_drops_the_connection_and_the_next_message_reconnects(start_server):
+    server = start_server()
     server.handler.refuse["busy@example.org"] = "421 4.3.2 Shutting down"
     before = server.handler.connections
     with SMTPTransport(parse_smtp_url(f"smtp://127.0.0.1:{server.port}")) as t:
         busy = _send(t, "busy@example.org")
-        assert t.pipelining is None  # no RSET on a connection the relay closes
         assert _send(t, "p0@example.org") is None
     assert (busy.stage, busy.code, busy.permanent) == ("recipient", 421, False)
     assert server.handler.raw == [_built("p0@example.org")]
     assert server.handler.connections == before + 2
 
 
-@modes
-def test_connection_dropped_mid_message_is_lost_not_refused(start_server, pipelining):
-    server = start_server(pipelining=pipelining)
+def test_connection_dropped_mid_message_is_lost_not_refused(start_server):
+    server = start_server()
     server.handler.drop.add("cut@example.org")
     with SMTPTransport(parse_smtp_url(f"smtp://127.0.0.1:{server.port}")) as t:
         cut = _send(t, "cut@example.org")
@@ -319,54 +291,75 @@ def test_connection_dropped_mid_message_is_lost_not_refused(start_server, pipeli
     assert server.handler.raw == [_built("p0@example.org")]
 
 
-@modes
-def test_a_relay_that_does_not_answer_in_time_is_lost(start_server, pipelining):
+def test_a_relay_that_does_not_answer_in_time_is_lost(start_server):
     class Stalls(CountingHandler):
         async def handle_DATA(self, server, session, envelope):  # noqa: ANN001, ANN201, N802
             await asyncio.sleep(1.5)
             return await super().handle_DATA(server, session, envelope)
 
-    server = start_server(Stalls(), pipelining=pipelining)
+    server = start_server(Stalls())
     with SMTPTransport(parse_smtp_url(f"smtp://127.0.0.1:{server.port}?timeout=0.5")) as t:
         late = _send(t, "p0@example.org")
     assert (late.stage, late.permanent) == ("lost", False)
     assert "timed out" in str(late)
 
 
-@modes
-def test_an_address_that_is_not_ascii_is_refused_before_anything_is_sent(start_server, pipelining):
-    # build_message cannot write such an address in a header either; the
-    # transport says so as a refusal rather than failing with a UnicodeError.
-    server = start_server(pipelining=pipelining, enable_SMTPUTF8=True)
+# --- addresses beyond ASCII (issue 17, item 6) ---------------------------------
+
+
+def _for(to: str) -> bytes:
+    return build_message(
+        RenderedEmail("Vraag 1 van 5", "Hallo,\n", "<p>Hallo,</p>"),
+        Envelope(to, "Jörg", "<m3@quiz.test>"),
+        "Quiz <quiz@quiz.test>",
+        NOW,
+    )
+
+
+@pytest.mark.parametrize("smtputf8", [False, True], ids=["relay-ascii", "relay-smtputf8"])
+def test_an_idn_domain_goes_as_punycode_in_an_ascii_transaction(start_server, smtputf8):
+    server = start_server(enable_SMTPUTF8=smtputf8)
+    with SMTPTransport(parse_smtp_url(f"smtp://127.0.0.1:{server.port}")) as t:
+        t.send("quiz@quiz.test", "idn@bücher.de", _for("idn@bücher.de"))
+    assert server.handler.envelopes == [("quiz@quiz.test", ["idn@xn--bcher-kva.de"])]
+    assert "SMTPUTF8" not in [o.upper() for o in server.handler.mail_options[0]]
+    assert server.handler.raw[0].isascii()
+    assert server.handler.messages[0]["To"].addresses[0].addr_spec == "idn@xn--bcher-kva.de"
+
+
+def test_a_utf8_local_part_goes_with_smtputf8(start_server):
+    server = start_server(enable_SMTPUTF8=True)
+    with SMTPTransport(parse_smtp_url(f"smtp://127.0.0.1:{server.port}")) as t:
+        t.send("quiz@quiz.test", "jörg@bücher.de", _for("jörg@bücher.de"))
+        t.send("quiz@quiz.test", "p1@example.org", _built("p1@example.org"))  # the next one: plain again
+    assert server.handler.envelopes == [
+        ("quiz@quiz.test", ["jörg@xn--bcher-kva.de"]),
+        ("quiz@quiz.test", ["p1@example.org"]),
+    ]
+    assert "SMTPUTF8" in [o.upper() for o in server.handler.mail_options[0]]
+    assert "SMTPUTF8" not in [o.upper() for o in server.handler.mail_options[1]]
+    (address,) = server.handler.messages[0]["To"].addresses
+    assert (address.display_name, address.addr_spec) == ("Jörg", "jörg@xn--bcher-kva.de")
+
+
+def test_without_smtputf8_a_utf8_local_part_fails_the_message_not_the_address(start_server):
+    """Nothing is sent, the error says why, and it is no bounce: the address
+    may be fine, the relay cannot carry it. The connection stays usable."""
+    server = start_server()
     with SMTPTransport(parse_smtp_url(f"smtp://127.0.0.1:{server.port}")) as t:
         with pytest.raises(SendError) as err:
-            t.send("quiz@quiz.test", "zoë@example.org", _built("p0@example.org"))
+            t.send("quiz@quiz.test", "zoë@example.org", _for("zoë@example.org"))
         assert _send(t, "p1@example.org") is None
-    assert (err.value.stage, err.value.permanent) == ("recipient", True)
+    assert (err.value.stage, err.value.permanent, err.value.bounces_recipient) == ("data", True, False)
+    assert "SMTPUTF8" in str(err.value)
     assert server.handler.envelopes == [("quiz@quiz.test", ["p1@example.org"])]
 
 
-def test_a_relay_that_says_354_after_refusing_the_recipient_gets_nothing_of_the_message():
-    """RFC 2920 relays answer DATA with 503 or 554 when no recipient was
-    accepted; one that says 354 anyway is waiting for a message that must not
-    go, so the client closes the connection instead."""
-    client, relay = socket.socketpair()
-    received = bytearray()
-
-    def serve() -> None:
-        with relay:
-            while b"DATA\r\n" not in received:
-                received.extend(relay.recv(4096))
-            relay.sendall(b"250 2.1.0 Ok\r\n550 5.1.1 No such user\r\n354 Go ahead\r\n")
-            while chunk := relay.recv(4096):
-                received.extend(chunk)
-
-    thread = threading.Thread(target=serve)
-    thread.start()
-    channel = MailChannel(client, {"pipelining": ""})
-    with pytest.raises(Refused) as err:
-        channel.send("quiz@quiz.test", "gone@example.org", _message("gone@example.org"))
-    assert (err.value.stage, err.value.code, err.value.reusable) == ("recipient", 550, False)
-    client.close()  # what SMTPTransport does with a connection it cannot reuse
-    thread.join(5)
-    assert bytes(received) == b"MAIL FROM:<quiz@quiz.test>\r\nRCPT TO:<gone@example.org>\r\nDATA\r\n"
+@pytest.mark.parametrize("smtputf8", [False, True])
+def test_relay_features_reads_the_ehlo_reply(start_server, smtputf8):
+    server = start_server(enable_SMTPUTF8=smtputf8)
+    features = relay_features(f"smtp://127.0.0.1:{server.port}")
+    assert ("smtputf8" in features) is smtputf8
+    assert "8bitmime" in features
+    with pytest.raises(SendError):
+        relay_features(f"smtp://127.0.0.1:{free_port()}?timeout=2")

@@ -239,21 +239,19 @@ def production(app, db_url: str, smtp, tmp_path: Path) -> Iterator[Production]:
 
 
 @pytest.fixture
-def chromium(production: Production) -> Iterator[Any]:
+def chromium(production: Production, browser: Any) -> Iterator[Any]:
     """Debian's Chromium trusting this run's certificate (by its key), as a
-    browser trusts a real one: a secure context, Secure cookies kept."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[*CHROMIUM_ARGS, f"--ignore-certificate-errors-spki-list={production.spki}"],
-            headless=True,
-        )
-        context = browser.new_context(viewport={"width": 375, "height": 740}, is_mobile=True, locale="nl-NL")
-        yield context.new_page()
-        context.close()
-        browser.close()
+    browser trusts a real one: a secure context, Secure cookies kept. A
+    second browser from the suite's Playwright (one per thread can run)."""
+    trusting = browser.browser_type.launch(
+        executable_path=CHROMIUM,
+        args=[*CHROMIUM_ARGS, f"--ignore-certificate-errors-spki-list={production.spki}"],
+        headless=True,
+    )
+    context = trusting.new_context(viewport={"width": 375, "height": 740}, is_mobile=True, locale="nl-NL")
+    yield context.new_page()
+    context.close()
+    trusting.close()
 
 
 def _path(message, prefix: str) -> str:  # noqa: ANN001 - an EmailMessage

@@ -10,7 +10,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from quiz.mailer import Envelope, RenderedEmail, build_message
+from quiz.mail_templates import RenderedEmail
+from quiz.mailer import Envelope, build_message
 from quiz.signing import DKIMSigner, signer_from_config
 
 

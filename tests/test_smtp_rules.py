@@ -1,9 +1,6 @@
 """What the relay's replies do to the outbox, against the real aiosmtpd server:
 4xx and connection errors defer and retry, 5xx for a recipient bounces, 5xx
-for a message fails it alone, nothing is lost or sent twice. The rules tests
-run twice (`both_smtp_modes`): against the server as aiosmtpd is, where the
-client waits for each reply, and advertising PIPELINING, where it writes MAIL,
-RCPT and DATA at once and sorts out the three replies afterwards."""
+for a message fails it alone, nothing is lost or sent twice."""
 
 from __future__ import annotations
 
@@ -20,7 +17,7 @@ from quiz.db import utcnow
 from quiz.models import Delivery, Participant
 from quiz.outbox import backoff, enqueue
 from quiz.sender import send_due
-from tests.conftest import both_smtp_modes, free_port
+from tests.conftest import free_port
 from tests.factories import make_campaign, make_participant
 
 
@@ -73,11 +70,6 @@ def message_ids(smtp) -> Counter:
     return Counter(m["Message-ID"] for m in smtp.messages)
 
 
-def assert_mode(smtp) -> None:
-    """The client wrote as the server's EHLO allowed: RCPT with MAIL only under PIPELINING."""
-    assert smtp.pipelined and set(smtp.pipelined) == {smtp.pipelining}
-
-
 def test_backoff_doubles_with_jitter_and_a_cap():
     rng = random.Random(1)
     first = [backoff(1, rng) for _ in range(50)]
@@ -87,17 +79,14 @@ def test_backoff_doubles_with_jitter_and_a_cap():
     assert len(set(first)) > 40  # jittered, not in lockstep
 
 
-@both_smtp_modes
 def test_all_sent_with_stable_message_ids(app, session, smtp, campaign):
     confirmations(session, campaign, 5)
     report = run(app, utcnow())
     assert report.sent == 5 and statuses(session) == {"sent": 5}
     stored = set(session.scalars(select(Delivery.message_id)).all())
     assert set(message_ids(smtp)) == stored and len(stored) == 5
-    assert_mode(smtp)
 
 
-@both_smtp_modes
 def test_smtp_down_then_back_loses_nothing(app, make_app, session, smtp, campaign):
     down = make_app(QUIZ_SMTP_URL=f"smtp://127.0.0.1:{free_port()}?timeout=2")
     confirmations(session, campaign, 6)
@@ -117,7 +106,6 @@ def test_smtp_down_then_back_loses_nothing(app, make_app, session, smtp, campaig
     assert len(message_ids(smtp)) == 6 and max(message_ids(smtp).values()) == 1
 
 
-@both_smtp_modes
 def test_451_for_some_recipients_delivers_all_later_none_twice(app, session, smtp, campaign):
     confirmations(session, campaign, 10)
     for i in (1, 4, 7):
@@ -132,12 +120,10 @@ def test_451_for_some_recipients_delivers_all_later_none_twice(app, session, smt
     assert statuses(session) == {"sent": 10}
     counts = message_ids(smtp)
     assert len(counts) == 10 and set(counts.values()) == {1}
-    assert_mode(smtp)
     attempts = session.scalars(select(Delivery.attempts).order_by(Delivery.id)).all()
     assert attempts == [1, 2, 1, 1, 2, 1, 1, 2, 1, 1]
 
 
-@both_smtp_modes
 def test_550_bounces_one_recipient_and_cancels_their_later_mail(app, session, smtp, campaign):
     people = confirmations(session, campaign, 4)
     bounced = people[2]
@@ -161,13 +147,11 @@ def test_550_bounces_one_recipient_and_cancels_their_later_mail(app, session, sm
     assert confirm.status == "failed" and confirm.last_error.startswith("550")
     assert question.status == "cancelled" and question.last_error == "recipient address bounced"
     assert len(smtp.messages) == 3 and not smtp.to("p2@example.org")
-    assert_mode(smtp)
     smtp.refuse.clear()
     run(app, later + timedelta(minutes=5))  # no retry of a bounce
     assert len(smtp.messages) == 3
 
 
-@both_smtp_modes
 def test_5xx_for_the_message_fails_it_without_bouncing_the_person(app, session, smtp, campaign, monkeypatch):
     confirmations(session, campaign, 2)
 
@@ -183,7 +167,6 @@ def test_5xx_for_the_message_fails_it_without_bouncing_the_person(app, session, 
     assert smtp.messages == []
 
 
-@both_smtp_modes
 def test_421_defers_that_message_and_the_rest_go_on_a_new_connection(app, session, smtp, campaign):
     """421: the relay closes the connection (RFC 5321 3.8)."""
     confirmations(session, campaign, 5)
@@ -200,10 +183,8 @@ def test_421_defers_that_message_and_the_rest_go_on_a_new_connection(app, sessio
     assert statuses(session) == {"sent": 5}
     assert len(message_ids(smtp)) == 5 and set(message_ids(smtp).values()) == {1}
     assert set(session.scalars(select(Participant.status))) == {"pending"}  # nobody bounced
-    assert_mode(smtp)
 
 
-@both_smtp_modes
 def test_connection_dropped_mid_message_is_retried_and_arrives_once(app, session, smtp, campaign):
     confirmations(session, campaign, 4)
     smtp.drop.add("p2@example.org")  # the server hangs up at the end of this message's DATA
@@ -218,10 +199,8 @@ def test_connection_dropped_mid_message_is_retried_and_arrives_once(app, session
     run(app, now + timedelta(minutes=2))
     assert statuses(session) == {"sent": 4}
     assert len(message_ids(smtp)) == 4 and set(message_ids(smtp).values()) == {1}
-    assert_mode(smtp)
 
 
-@both_smtp_modes
 def test_a_refused_sender_stops_the_batch_and_loses_nothing(make_app, session, smtp, campaign):
     """MAIL FROM refused, even permanently, is the relay's or our settings' problem, not the
     participants': their mail waits, nobody bounces."""
@@ -238,7 +217,6 @@ def test_a_refused_sender_stops_the_batch_and_loses_nothing(make_app, session, s
     assert statuses(session) == {"sent": 3} and len(message_ids(smtp)) == 3
 
 
-@both_smtp_modes
 def test_deferred_past_the_retry_horizon_fails_with_the_reason(app, session, smtp, campaign):
     [p] = confirmations(session, campaign, 1)
     delivery = session.scalar(select(Delivery))

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from quiz.checks import Layout, check, web_workers
+from quiz.checks import Layout, Relay, check, web_workers
+from quiz.mailer import SendError, relay_features
 
 
 def register(group: AppGroup) -> None:
@@ -16,7 +20,7 @@ def register(group: AppGroup) -> None:
         """List what is missing or unsafe for production; exit 1 on an error."""
         cfg = current_app.config
         layout = Layout(web_workers(), int(cfg["QUIZ_SCHEDULER_PROCESSES"]))
-        findings = check(cfg, layout)
+        findings = check(cfg, layout, _ask_relay(cfg) if cfg["QUIZ_MAIL_BACKEND"] == "smtp" else None)
         click.echo(
             f"Layout: {layout.web_workers} web worker(s) per server, {layout.schedulers} scheduler(s)."
         )
@@ -34,3 +38,11 @@ def register(group: AppGroup) -> None:
         click.echo(f"{errors} error(s), {warnings} warning(s).")
         if errors or (strict and warnings):
             raise SystemExit(1)
+
+
+def _ask_relay(cfg: Mapping[str, Any]) -> Relay:
+    """Connect to QUIZ_SMTP_URL as the sender does (TLS, login) and read its EHLO reply."""
+    try:
+        return Relay(features=relay_features(cfg["QUIZ_SMTP_URL"]))
+    except (SendError, ValueError) as exc:
+        return Relay(error=str(exc))

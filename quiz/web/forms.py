@@ -82,6 +82,13 @@ class SignupForm(FlaskForm):
             raise ValidationError(
                 "Dit is geen geldig e-mailadres. Controleer het, bijvoorbeeld naam@school.nl."
             ) from exc
+        if result.smtputf8 and not current_app.config["QUIZ_SMTPUTF8"]:
+            # A local part that is not ASCII (jörg@) needs SMTPUTF8, which our
+            # relay does not offer (QUIZ_SMTPUTF8): accepted, it would never be mailed.
+            raise ValidationError(
+                "Dit e-mailadres heeft letters als ö of é vóór de @. Daar kunnen we nog geen e-mail"
+                " naartoe sturen. Gebruik een ander e-mailadres, bijvoorbeeld naam@school.nl."
+            )
         self.normalised_email = result.normalized
 
     def validate_sector(self, field: SelectField) -> None:

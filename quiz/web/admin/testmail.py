@@ -25,15 +25,8 @@ from flask import current_app
 from markupsafe import escape
 
 from quiz.emails import context_for, render_question_preview
-from quiz.mailer import (
-    TEMPLATE_DIR,
-    Envelope,
-    RenderedEmail,
-    build_message,
-    mail_domain,
-    render_email,
-    transport_from_config,
-)
+from quiz.mail_templates import TEMPLATE_DIR, RenderedEmail, render_email
+from quiz.mailer import Envelope, build_message, mail_domain, transport_from_config
 from quiz.models import Campaign, Question, QuestionSet
 
 # (kind, one per question day?) in the order a participant receives them.
