@@ -7,9 +7,9 @@ QUIZ_TEST_DATABASE_URL is set (e.g. postgresql+psycopg://postgres@127.0.0.1:5432
 With QUIZ_TEST_SHIFT_DAYS=N the whole run takes place N days from today
 (time-machine, clock ticking): `make test-later` runs the suite a year ahead,
 which proves that no test depends on the date it runs on. The shift reaches
-this process and its threads; the processes a test starts (gunicorn, nginx,
-Chromium, the `quiz` command) and the database server keep the real clock,
-so a test that passes between them must not care which clock made a value.
+this process, its threads and the Python processes a test starts (gunicorn,
+the scheduler, the `quiz` command: tests/shifted_clock); nginx, Chromium and
+the database and Redis servers keep the real clock.
 """
 
 from __future__ import annotations
@@ -47,6 +47,9 @@ PG_URL = os.environ.get("QUIZ_TEST_DATABASE_URL")
 _SHIFT = pytest.StashKey[Any]()
 
 
+SHIFTED_CLOCK = Path(__file__).resolve().parent / "shifted_clock"
+
+
 def pytest_configure(config: pytest.Config) -> None:
     days = os.environ.get("QUIZ_TEST_SHIFT_DAYS")
     if days:
@@ -55,6 +58,15 @@ def pytest_configure(config: pytest.Config) -> None:
         traveller = time_machine.travel(datetime.now(UTC) + timedelta(days=int(days)), tick=True)
         traveller.start()
         config.stash[_SHIFT] = traveller
+        # Python processes the tests start take the same date (its sitecustomize).
+        os.environ["PYTHONPATH"] = python_path(SHIFTED_CLOCK)
+
+
+def python_path(*folders: Path | str) -> str:
+    """PYTHONPATH for a Python process a test starts: `folders`, then what this
+    run already has there (the shifted clock, when the date is shifted)."""
+    inherited = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    return os.pathsep.join(dict.fromkeys([*map(str, folders), *inherited]))
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -24,7 +24,7 @@ from quiz import create_app
 from quiz.db import database
 from quiz.logs import RedactingFilter, hash_email, redact
 from quiz.urls import TokenConverter
-from tests.conftest import free_port
+from tests.conftest import free_port, python_path
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "WzEsMiwzXQ.aBcDeF.c2lnbmF0dXJlLXZhbHVlLWhlcmU"
@@ -189,7 +189,7 @@ def _serve_and_request(
     server = subprocess.Popen(
         _procfile_web_command(port),
         cwd=ROOT,  # the Procfile runs from the project root (gunicorn.conf.py)
-        env={**env, "PYTHONPATH": str(ROOT)},
+        env={**env, "PYTHONPATH": python_path(ROOT)},
         stdout=log,
         stderr=log,
     )

@@ -10,7 +10,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from quiz.db import utcnow
 from quiz.models import Answer, Delivery
 from tests.answer_factories import make_players, make_quiz, send_question
-from tests.conftest import PG_URL, _truncate_pg
+from tests.conftest import PG_URL, _truncate_pg, python_path
 from tests.factories import make_participant
 
 TOKEN = "metrics-token-for-tests"
@@ -135,7 +135,7 @@ def test_gunicorn_workers_report_together_in_multiprocess_mode(db_url, tmp_path)
     env = {
         **os.environ,
         "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
-        "PYTHONPATH": str(root),
+        "PYTHONPATH": python_path(root),
         "QUIZ_ENV": "testing",
         "QUIZ_SECRET_KEY": "a-test-secret",
         "QUIZ_DATABASE_URL": db_url,

@@ -42,7 +42,7 @@ from sqlalchemy import select
 from quiz.db import session_scope
 from quiz.models import Answer, Organiser, Participant
 from tests.answer_factories import links
-from tests.conftest import CHROMIUM, CHROMIUM_ARGS, free_port
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS, free_port, python_path
 from tests.test_logs import _procfile_web_command
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -177,7 +177,7 @@ def production(app, db_url: str, smtp, tmp_path: Path) -> Iterator[Production]:
     env = {
         **os.environ,
         "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
-        "PYTHONPATH": str(ROOT),
+        "PYTHONPATH": python_path(ROOT),
         "QUIZ_ENV": "production",
         "QUIZ_SECRET_KEY": "a-test-secret-for-the-production-shape",
         "QUIZ_DATABASE_URL": db_url,

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
-from tests.conftest import free_port
+from tests.conftest import free_port, python_path
 from tests.test_logs import _procfile_web_command
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -90,7 +90,7 @@ def test_workers_fork_from_a_loaded_app_that_holds_no_connection(db_url, tmp_pat
     env = {
         **os.environ,
         "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
-        "PYTHONPATH": str(ROOT),
+        "PYTHONPATH": python_path(ROOT),
         "QUIZ_ENV": "production",
         "QUIZ_SECRET_KEY": "a-test-secret-for-the-web-process",
         "QUIZ_DATABASE_URL": db_url,
