@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import datetime, time
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
 from quiz.models import Campaign, Participant
+from quiz.workdays import first_working_day_on_or_after
+
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 
 
 def make_campaign(session: Session, now: datetime, **fields: Any) -> Campaign:
@@ -41,7 +45,9 @@ def make_participant(
         "consent_at": now,
         "consent_version": "test",
         "confirmed_at": now,
-        "first_quiz_day": date(2026, 11, 16),
+        # The first working day from `now` on: a participant's links work
+        # for weeks after it, whatever date the suite runs on.
+        "first_quiz_day": first_working_day_on_or_after(now.astimezone(AMSTERDAM).date()),
     }
     values.update(fields)
     participant = Participant(**values)

@@ -28,21 +28,26 @@ def app_config(app_config):
 
 @pytest.fixture
 def sanne(app, session, smtp):
-    campaign, qs = make_quiz(session, MONDAY)
-    (sanne,) = make_players(session, campaign, MONDAY, 1)
-    send_question(app, session, sanne, qs.questions[0], MONDAY)
-    # Tomorrow's question is already in the outbox, waiting.
-    enqueue(
-        session,
-        participant_id=sanne.id,
-        kind="question",
-        day=2,
-        question_id=qs.questions[1].id,
-        due_at=at("2026-11-17 07:30"),
-        now=MONDAY,
-    )
-    session.commit()
-    return sanne
+    # Her quiz and its emails (their links signed) on that Monday …
+    with time_machine.travel(MONDAY, tick=False):
+        campaign, qs = make_quiz(session, MONDAY)
+        (sanne,) = make_players(session, campaign, MONDAY, 1)
+        send_question(app, session, sanne, qs.questions[0], MONDAY)
+        # Tomorrow's question is already in the outbox, waiting.
+        enqueue(
+            session,
+            participant_id=sanne.id,
+            kind="question",
+            day=2,
+            question_id=qs.questions[1].id,
+            due_at=at("2026-11-17 07:30"),
+            now=MONDAY,
+        )
+        session.commit()
+    # … and the tests a few weeks later, whatever the date the suite runs on:
+    # the quiz is over, her links to Mijn quiz and to unsubscribe still work.
+    with time_machine.travel(at("2026-12-04 12:00"), tick=True):
+        yield sanne
 
 
 def unsubscribe_path(message) -> str:
