@@ -64,7 +64,7 @@ max_requests_jitter = 2_000
 preload_app = True
 
 # Access log on stdout through the logger that takes link tokens and email
-# addresses out of every line (quiz/logs.py): a token in a path is a credential.
+# addresses out of every line (quiz/ops/logs.py): a token in a path is a credential.
 accesslog = "-"
 errorlog = "-"
-logger_class = "quiz.logs.GunicornLogger"
+logger_class = "quiz.ops.logs.GunicornLogger"

@@ -30,9 +30,9 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 
 from quiz import create_app
-from quiz.checks import log_findings
 from quiz.db import utcnow
-from quiz.sender import plan_due, send_due
+from quiz.delivery.sender import plan_due, send_due
+from quiz.ops.checks import log_findings
 
 log = logging.getLogger("quiz.scheduler")
 
@@ -65,8 +65,8 @@ def drain(app: Flask, stop: threading.Event) -> None:
 
 def retention(app: Flask) -> None:
     """Erase personal data past QUIZ_RETENTION_DAYS and stale unconfirmed signups."""
-    from quiz import retention as rules
     from quiz.db import session_scope
+    from quiz.rights import retention as rules
 
     with app.app_context(), session_scope(app) as session:
         result = rules.run(session, utcnow(), app.config["QUIZ_RETENTION_DAYS"])
@@ -76,7 +76,7 @@ def retention(app: Flask) -> None:
 
 def bounces(app: Flask) -> None:
     """Read the bounce mailbox (QUIZ_IMAP_URL) and record what bounced later."""
-    from quiz.bounce_mailbox import fetch
+    from quiz.delivery.bounce_mailbox import fetch
 
     try:
         report = fetch(app, utcnow())

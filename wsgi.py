@@ -1,7 +1,7 @@
 """The WSGI entry point: `gunicorn wsgi:app`."""
 
 from quiz import create_app
-from quiz.checks import log_findings
+from quiz.ops.checks import log_findings
 
 app = create_app()
 # In production, what `quiz check` would flag goes to the log once at start

@@ -105,7 +105,7 @@ function delay() return pause end
 # The prose under the figures (docs/benchmarks.md): what a confirmation does.
 ANALYSIS = """
 What a confirmation does: the answers blueprint's Flask view
-(`quiz/web/answers.py`) checks the token with itsdangerous
+(`quiz/answering/views.py`) checks the token with itsdangerous
 (`quiz/links.py`), reads the participant, the campaign, an earlier answer,
 the open earlier questions and the scanner flag in one query through the
 request's SQLAlchemy Session (`answering.read_answer_link`), INSERTs the

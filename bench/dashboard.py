@@ -8,7 +8,7 @@ What runs:
   statuses (pending, active, completed, unsubscribed, bounced), answers that
   thin out from day 1 to day 5 (about 330,000), a third discussed, and one
   confirm plus five question deliveries per participant (600,000), some failed;
-- `quiz.dashboard.build` (every figure of the page) and the whole page
+- `quiz.admin.figures.build` (every figure of the page) and the whole page
   (GET /admin/campagnes/<id> as a logged-in organiser: queries, SVG charts,
   template), each run BENCH_RUNS times after one warm-up run.
 
@@ -113,9 +113,9 @@ WHERE p.campaign_id = :campaign AND p.confirmed_at IS NOT NULL;
 
 
 def seed(app) -> tuple[int, dict[str, int]]:  # noqa: ANN001
+    from quiz.admin.organisers import create_organiser
     from quiz.db import session_scope, utcnow
     from quiz.models import Campaign
-    from quiz.organisers import create_organiser
     from quiz.questionsets import validate_bytes
     from quiz.questionsets.store import import_set
 
@@ -167,7 +167,7 @@ def seeded_before(app) -> tuple[int, dict[str, int]] | None:  # noqa: ANN001
     return (campaign_id, counts) if campaign_id and counts["participant"] == PARTICIPANTS else None
 
 
-# Which figure a statement of quiz.dashboard.build computes, by a piece of its SQL.
+# Which figure a statement of quiz.admin.figures.build computes, by a piece of its SQL.
 # The first piece found names it: the failures' statement selects participant.status too.
 STATEMENTS = [
     ("delivery.id", "the latest failures"),
@@ -213,8 +213,8 @@ def timed(fn, runs: int, after_warm_up=lambda: None) -> list[float]:  # noqa: AN
 
 def main() -> None:
     from quiz import create_app
+    from quiz.admin.figures import build
     from quiz.cli.database import upgrade
-    from quiz.dashboard import build
     from quiz.db import database, session_scope
     from quiz.models import Campaign
 
@@ -296,7 +296,7 @@ One campaign with
 
 | what | median | slowest | target |
 |---|---|---|---|
-| `quiz.dashboard.build` (all figures: 5 grouped queries) | {build_median} | {build_max} | — |
+| `quiz.admin.figures.build` (all figures: 5 grouped queries) | {build_median} | {build_max} | — |
 | whole page, logged in (queries, SVG charts, template) | **{page_median}** | {page_max} | < 1 s ({verdict}) |
 
 Where `build` spends its time (median per statement, execute and fetch, same runs):

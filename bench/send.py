@@ -4,12 +4,12 @@
     .venv/bin/python bench/send.py -n 20000 --sinks smtp-sink
 
 Reports, per sink: the planner's time, end-to-end messages/s of the real
-sender (`quiz.sender.send_due`: claim, render the personalised question email,
+sender (`quiz.delivery.sender.send_due`: claim, render the personalised question email,
 build, SMTP, record) in `-p` processes side by side, as that many scheduler
 processes send (one SMTP connection each), with the peak RSS of the largest,
 and the transport limit measured in the same run: plain smtplib sending N
 pre-rendered messages over the same number of connections (and, for
-comparison, the sender's SMTP transport, `quiz.mailer.SMTPTransport`, sending
+comparison, the sender's SMTP transport, `quiz.delivery.mailer.SMTPTransport`, sending
 the same). The database is QUIZ_BENCH_DATABASE_URL
 (default: a `quiz_bench` database on the local PostgreSQL, emptied first).
 """
@@ -157,7 +157,7 @@ def populate(url: str, n: int) -> None:
 def timed_plan(url: str) -> tuple[float, int]:
     from quiz import create_app
     from quiz.db import database
-    from quiz.sender import plan_due
+    from quiz.delivery.sender import plan_due
 
     app = create_app(app_config(url, 25))
     started = time.perf_counter()
@@ -189,7 +189,7 @@ def reset_outbox(url: str) -> None:
 
 def sender_main(url: str, port: int) -> None:
     from quiz import create_app
-    from quiz.sender import send_due
+    from quiz.delivery.sender import send_due
 
     app = create_app(app_config(url, port))
     started = time.time()  # wall clock: the parent compares the processes' spans
@@ -282,10 +282,10 @@ def transport_limit(port: int, n: int, connections: int, data: bytes) -> float:
 
 
 def own_client_rate(port: int, n: int, connections: int, data: bytes) -> float:
-    """The same through the sender's transport (quiz.mailer.SMTPTransport, smtplib
+    """The same through the sender's transport (quiz.delivery.mailer.SMTPTransport, smtplib
     with the refusal handling around it): what is left of the limit for
     everything the sender does besides SMTP."""
-    from quiz.mailer import SMTPTransport, parse_smtp_url
+    from quiz.delivery.mailer import SMTPTransport, parse_smtp_url
 
     def worker(count: int) -> None:
         with SMTPTransport(parse_smtp_url(f"smtp://127.0.0.1:{port}")) as t:
@@ -301,9 +301,9 @@ def render_sample(url: str) -> bytes:
 
     from quiz import create_app
     from quiz.db import database, session_scope
-    from quiz.emails import context_for
-    from quiz.mail_templates import render_email
-    from quiz.mailer import Envelope, build_message
+    from quiz.delivery.emails import context_for
+    from quiz.delivery.mail_templates import render_email
+    from quiz.delivery.mailer import Envelope, build_message
     from quiz.models import Delivery
 
     app = create_app(app_config(url, 25))
@@ -447,7 +447,7 @@ def write_latest_run(n: int, processes: int, plan_s: float, runs: list[dict]) ->
 
 Transport limit: plain smtplib `sendmail`, the pre-rendered message, the same connections
 (the issue's baseline; ratio = sender ÷ this). Own client: the same through the
-sender's transport (`quiz.mailer.SMTPTransport`, smtplib). Cores busy: the
+sender's transport (`quiz.delivery.mailer.SMTPTransport`, smtplib). Cores busy: the
 whole machine's CPU time while the sender ran ÷ its wall time ({os.cpu_count()} cores
 in all), the sender's own share in brackets.
 {RUN_END}"""

@@ -15,9 +15,10 @@ from flask import Flask
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: settings (env / .env / defaults, then `config`), extensions,
     blueprints and CLI commands. Starts no threads and sends no mail."""
-    from quiz import cli, db, errors, formatting, logs, security
+    from quiz import cli, db, errors, formatting, security
     from quiz.config import check_required, load_settings
     from quiz.extensions import csrf
+    from quiz.ops import logs
 
     app = Flask(__name__, instance_relative_config=True)
     # <token:...> marks the path segments that are signed links (quiz.urls).
@@ -46,7 +47,21 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     formatting.init_app(app)
     errors.init_app(app)
 
-    from quiz.web import account, admin, answers, bespreekkaart, discussed, mydata, signup, unsubscribe
+    # The later stages' planning rules and email contents, registered
+    # explicitly: delivery plans and sends them without importing followups.
+    from quiz.delivery import emails, planner
+    from quiz.followups import emails as followup_emails
+    from quiz.followups import rules as followup_rules
+
+    planner.register_rules(followup_rules.RULES)
+    emails.register_builders(followup_emails.BUILDERS)
+
+    from quiz import admin
+    from quiz.answering import discussed
+    from quiz.answering import views as answers
+    from quiz.followups import bespreekkaart
+    from quiz.rights import account, mydata, unsubscribe
+    from quiz.signup import views as signup
 
     app.register_blueprint(signup.bp)
     app.register_blueprint(answers.bp)
@@ -59,16 +74,15 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if app.config["QUIZ_MAIL_BACKEND"] == "dev":
         # The dev mailbox shows every message ever "sent"; it must not exist
         # in any other mode.
-        from quiz.web import devmail
+        from quiz.delivery import devmail
 
         app.register_blueprint(devmail.bp)
 
-    from quiz import metrics
-    from quiz.web import health
+    from quiz.ops import health, metrics
 
     app.register_blueprint(health.bp)
     metrics.init_app(app)
-    from quiz.web import ratelimits
+    from quiz import ratelimits
 
     ratelimits.init_app(app)  # after the blueprints: it limits the views that ask for it
     if app.config["QUIZ_PROXY_HOPS"] > 0:

@@ -15,7 +15,7 @@ links already sent keep working.
 - `preview` (organisers): [question, option or 0]; PREVIEW_MAX_AGE.
 
 For the participants' links the pages apply their own, shorter rules (the
-answer window, quiz.answering); BACKSTOP only ends links nobody could use
+answer window, quiz.answering.answers); BACKSTOP only ends links nobody could use
 any more anyway. Emails and web pages both sign and read through the
 functions below; a tampered, foreign or malformed token raises
 TokenInvalid, one past its age TokenExpired (quiz.errors.token_pages turns

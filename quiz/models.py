@@ -48,7 +48,7 @@ PARTICIPANT_STATUSES = ("pending", "active", "completed", "unsubscribed", "bounc
 # the sender, rights and signup ask it): a pending participant gets the
 # confirmation, an active one the questions, a completed one the follow-ups
 # and the summary. The others are gone: unsubscribed and erased for good,
-# bounced until an operator retries their failed mail (quiz.outbox.requeue).
+# bounced until an operator retries their failed mail (quiz.delivery.outbox.requeue).
 RECEIVING = ("pending", "active", "completed")
 GONE = ("unsubscribed", "bounced", "erased")
 DELIVERY_KINDS = ("confirm", "already_registered", "question", "followup", "reminder", "summary")
@@ -214,7 +214,7 @@ class Participant(Base):
 # One person, one row: per campaign an address is unique whatever its case
 # (Case.Test@ and case.test@ reach one mailbox), and the participant keeps
 # the spelling given first. lower() of the database, in this index and in
-# the lookup at signup (quiz.participants), so the two always agree.
+# the lookup at signup (quiz.signup.participants), so the two always agree.
 Index(
     "uq_participant_campaign_id_lower_email",
     Participant.campaign_id,
@@ -257,7 +257,7 @@ class Delivery(Base):
     message_id: Mapped[str | None] = mapped_column(String(255))
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # A delivery status notification that came back after the relay accepted
-    # the message (quiz.bounces): 'hard' or 'soft', its RFC 3463 status code
+    # the message (quiz.delivery.bounces): 'hard' or 'soft', its RFC 3463 status code
     # (e.g. 5.1.1) and when it was processed.
     bounce_type: Mapped[str | None] = mapped_column(String(10))
     bounce_status: Mapped[str | None] = mapped_column(String(16))

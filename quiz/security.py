@@ -15,7 +15,7 @@
   another origin, and with `no-referrer` browsers send none, so every form
   answered "Het formulier is verlopen" in production. The Referer that comes
   back to us lands only in gunicorn's access log, which redacts tokens
-  (quiz.logs); nginx keeps no access log (deploy/nginx.conf).
+  (quiz.ops.logs); nginx keeps no access log (deploy/nginx.conf).
 - HSTS when the request came over https. Behind a TLS-terminating proxy the
   scheme is only right once ProxyFix trusts X-Forwarded-Proto (issue 9 adds
   it in create_app); until then `request.is_secure` is False there and no

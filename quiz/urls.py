@@ -4,7 +4,7 @@ Every route whose path holds a signed link token declares it as
 `<token:token>`. The converter matches what the default one does (so a
 damaged token still reaches its view and gets its Dutch page); what it adds
 is the name: the URL map itself then says which path segments are
-credentials, and quiz.logs redacts exactly those, in the app's log and in
+credentials, and quiz.ops.logs redacts exactly those, in the app's log and in
 gunicorn's access log.
 
 Emails are rendered by the scheduler, outside any request, so links come from

@@ -10,9 +10,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from quiz.admin.organisers import create_organiser
 from quiz.db import utcnow
 from quiz.models import Answer, Campaign, Organiser, Participant, QuestionSet
-from quiz.organisers import create_organiser
 from quiz.questionsets import validate_bytes
 from quiz.questionsets.store import import_set
 from tests.factories import make_campaign, make_participant

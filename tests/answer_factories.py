@@ -11,9 +11,9 @@ from typing import Any
 from flask import Flask
 from sqlalchemy.orm import Session
 
+from quiz.delivery.outbox import enqueue
+from quiz.delivery.sender import send_due
 from quiz.models import Campaign, Option, Participant, Question, QuestionSet
-from quiz.outbox import enqueue
-from quiz.sender import send_due
 from tests.factories import make_campaign, make_participant
 
 LABELS = "ABCD"

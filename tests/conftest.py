@@ -313,7 +313,7 @@ class LiveServer:
     def send_outbox(self) -> None:
         """Send what the outbox holds now, as the scheduler's next tick would."""
         from quiz.db import utcnow
-        from quiz.sender import send_due
+        from quiz.delivery.sender import send_due
 
         send_due(self.app, utcnow, "live-server-test")
 

@@ -71,7 +71,7 @@ def queue_confirmations(session: Session, count: int) -> None:
     """`count` pending sign-ups in a new campaign, each with its confirmation
     email due now: a queue for the sender to drain."""
     from quiz.db import utcnow
-    from quiz.outbox import enqueue
+    from quiz.delivery.outbox import enqueue
     from tests.factories import make_campaign
 
     now = utcnow()

@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from quiz.delivery.workdays import first_working_day_on_or_after
 from quiz.models import Campaign, Participant
-from quiz.workdays import first_working_day_on_or_after
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 

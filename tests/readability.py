@@ -27,7 +27,7 @@ from pathlib import Path
 from textstat.textstat import textstatistics
 
 from quiz.questionsets import QuestionData, validate_text
-from quiz.richtext import to_text
+from quiz.questionsets.richtext import to_text
 
 # Below this a question needs rewriting before it ships (see the docstring).
 MINIMUM = 70.0

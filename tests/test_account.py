@@ -8,7 +8,7 @@ import pytest
 import time_machine
 from sqlalchemy import func, select
 
-from quiz.answering import record_answer
+from quiz.answering.answers import record_answer
 from quiz.models import Answer, LinkHit
 from tests.answer_factories import links, make_players, make_quiz, send_question
 from tests.conftest import at

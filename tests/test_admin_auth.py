@@ -10,11 +10,12 @@ from datetime import timedelta
 import pytest
 import time_machine
 
-from quiz import create_app, organisers
+from quiz import create_app
+from quiz.admin import organisers
+from quiz.admin.organisers import IDLE_TIMEOUT
 from quiz.db import database, utcnow
 from quiz.links import answer_token, manage_token
 from quiz.models import Organiser
-from quiz.organisers import IDLE_TIMEOUT
 from tests.admin_factories import EMAIL, PASSWORD, AdminClient, campaign_with_set, flashes, make_organiser
 from tests.factories import make_participant
 

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from quiz.admin import testmail
 from quiz.db import utcnow
-from quiz.emails import render_question_preview
-from quiz.mail_templates import TEMPLATE_DIR
+from quiz.delivery.emails import render_question_preview
+from quiz.delivery.mail_templates import TEMPLATE_DIR
 from quiz.models import Answer, Delivery, LinkHit, Participant
-from quiz.web.admin import testmail
 from tests.admin_factories import EMAIL, AdminClient, flashes, import_meldcode, make_organiser
 
 

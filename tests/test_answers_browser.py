@@ -11,8 +11,8 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from quiz.db import session_scope, utcnow
+from quiz.delivery.outbox import enqueue
 from quiz.models import Answer, LinkHit
-from quiz.outbox import enqueue
 from tests.answer_factories import make_players, make_quiz
 
 pytestmark = pytest.mark.browser

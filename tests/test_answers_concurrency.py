@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
-from quiz.answering import record_answer
+from quiz.answering.answers import record_answer
 from quiz.db import database, session_scope, utcnow
 from quiz.links import answer_token
 from quiz.models import Answer

@@ -6,7 +6,7 @@ import re
 
 from sqlalchemy import func, select
 
-from quiz.emails import render_question_preview
+from quiz.delivery.emails import render_question_preview
 from quiz.models import Answer, LinkHit
 from tests.answer_factories import make_question_set
 from tests.conftest import at

@@ -9,7 +9,7 @@ from pathlib import Path
 import pypdf
 import pytest
 
-from quiz.web.bespreekkaart import pdf_available
+from quiz.followups.bespreekkaart import pdf_available
 from tests.answer_factories import make_question_set
 from tests.conftest import at
 

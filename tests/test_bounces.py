@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from quiz import dsn
-from quiz.bounces import delivery_ids, process, verp_address
+from quiz.delivery import dsn
+from quiz.delivery.bounces import delivery_ids, process, verp_address
 from quiz.models import Delivery, Participant
 from tests.answer_factories import make_quiz
 from tests.conftest import at
@@ -169,7 +169,7 @@ def test_delays_forgeries_and_other_mail_change_nothing(session, cfg, anna):
 
 
 def test_an_operator_retry_undoes_a_later_hard_bounce(session, cfg, anna):
-    from quiz.outbox import requeue
+    from quiz.delivery.outbox import requeue
 
     day1 = deliveries(session, anna)[0]
     process(session, dsn_bytes("exchange-hard.eml", day1.id), cfg, NOW)

@@ -13,9 +13,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
+from quiz.delivery.sender import plan_due, send_due
 from quiz.models import Participant
-from quiz.participants import confirm
-from quiz.sender import plan_due, send_due
+from quiz.signup.participants import confirm
 from tests.answer_factories import make_question_set
 from tests.conftest import at
 from tests.factories import make_campaign, make_participant

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
-from quiz.charts import COLOUR, HIGHLIGHT, Bar, bar_chart, description, number
+from quiz.admin.charts import COLOUR, HIGHLIGHT, Bar, bar_chart, description, number
 
 SVG = "{http://www.w3.org/2000/svg}"
 

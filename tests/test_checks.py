@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from quiz.checks import Layout, Relay, check, log_findings, web_workers
+from quiz.ops.checks import Layout, Relay, check, log_findings, web_workers
 
 GOOD = {
     "QUIZ_ENV": "production",
@@ -115,7 +115,7 @@ def test_cli_passes_a_good_setup_and_strict_fails_on_warnings(app, runner, good,
 
 def test_start_up_logs_findings_in_production_only(good, caplog, monkeypatch):
     monkeypatch.setenv("WEB_CONCURRENCY", "2")
-    with caplog.at_level(logging.WARNING, logger="quiz.checks"):
+    with caplog.at_level(logging.WARNING, logger="quiz.ops.checks"):
         assert log_findings({**good, "QUIZ_ENV": "development", "QUIZ_BASE_URL": "http://x"}) == []
         found = log_findings({**good, "QUIZ_BASE_URL": "http://x"})
     assert [f.setting for f in found] == ["QUIZ_BASE_URL"]

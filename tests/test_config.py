@@ -44,7 +44,10 @@ def test_importing_the_package_has_no_side_effects(tmp_path):
     import subprocess
     import sys
 
-    code = "import quiz, quiz.models, quiz.outbox, quiz.mailer; import os; print(sorted(os.listdir('.')))"
+    code = (
+        "import quiz, quiz.models, quiz.delivery.outbox, quiz.delivery.mailer; "
+        "import os; print(sorted(os.listdir('.')))"
+    )
     out = subprocess.run(
         [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True
     )

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 import pytest
 from sqlalchemy import event
 
-from quiz import dashboard
+from quiz.admin import figures as dashboard
 from quiz.db import database, utcnow
 from quiz.models import Delivery, Participant
 from tests.admin_factories import AdminClient, answer, campaign_with_set, flashes, make_organiser

@@ -9,11 +9,11 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
-from quiz import dashboard
-from quiz.answering import record_answer
+from quiz.admin import figures as dashboard
+from quiz.answering.answers import record_answer
+from quiz.answering.stats import discussion_percent, discussion_rates
 from quiz.links import answer_token, discussed_token
 from quiz.models import Answer
-from quiz.stats import discussion_percent, discussion_rates
 from tests.answer_factories import make_players, make_quiz
 from tests.conftest import at
 

@@ -8,9 +8,9 @@ from datetime import datetime, time
 
 from sqlalchemy import func, select
 
-from quiz.answering import record_answer
+from quiz.answering.answers import record_answer
+from quiz.delivery.planner import plan
 from quiz.models import Campaign, Delivery
-from quiz.planner import plan
 from tests.answer_factories import make_players, make_quiz, send_question
 from tests.conftest import at
 

@@ -18,10 +18,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from quiz.answering import record_answer
+from quiz.answering.answers import record_answer
+from quiz.delivery.sender import plan_due, send_due
+from quiz.delivery.workdays import is_working_day
 from quiz.models import Delivery, Participant
-from quiz.sender import plan_due, send_due
-from quiz.workdays import is_working_day
 from tests.conftest import at
 from tests.engine_factories import make_question_set
 from tests.factories import make_campaign, make_participant

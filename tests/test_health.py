@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from quiz import create_app
 from quiz.db import database
-from quiz.logs import JsonFormatter, RedactingFilter
+from quiz.ops.logs import JsonFormatter, RedactingFilter
 
 
 def test_healthz_answers_without_the_database(app_config):
@@ -43,7 +43,7 @@ def test_readyz_unavailable_when_migrations_are_behind(app):
         assert response.status_code == 503
         assert "database schema at 839a84ae904c" in response.text and "run quiz init-db" in response.text
     finally:
-        from quiz.web.health import expected_heads
+        from quiz.ops.health import expected_heads
 
         (head,) = expected_heads()
         with database(app).engine.begin() as conn:

@@ -109,7 +109,7 @@ def test_guessing_tokens_is_cut_off_per_client_address(app, client, sent_questio
 
 
 def test_confirm_posts_per_link(client, session, smtp, campaign):
-    from quiz.sender import send_due
+    from quiz.delivery.sender import send_due
 
     sign_up(client)
     send_due(client.application, utcnow, "test")

@@ -22,7 +22,7 @@ from werkzeug.routing import IntegerConverter, PathConverter
 
 from quiz import create_app
 from quiz.db import database
-from quiz.logs import RedactingFilter, hash_email, redact
+from quiz.ops.logs import RedactingFilter, hash_email, redact
 from quiz.urls import TokenConverter
 from tests.conftest import free_port, python_path
 
@@ -82,7 +82,7 @@ def test_redaction_follows_any_rule_with_token_segments(monkeypatch):
     two tokens in one path, a converter registered under another name."""
     from werkzeug.routing import Map, Rule
 
-    from quiz import logs
+    from quiz.ops import logs
 
     monkeypatch.setattr(logs, "_token_prefixes", set())  # this process's routes, restored after
     monkeypatch.setattr(logs, "_token_path", None)
@@ -134,7 +134,9 @@ def test_redact_hashes_addresses_and_drops_tokens(app):
 
 
 def test_the_app_logs_through_the_filter(app, caplog):
-    record = logging.LogRecord("quiz.sender", logging.WARNING, __file__, 1, "refused %s: %s", None, None)
+    record = logging.LogRecord(
+        "quiz.delivery.sender", logging.WARNING, __file__, 1, "refused %s: %s", None, None
+    )
     record.args = ("anna@example.org", f"/afmelden/{TOKEN}")
     assert RedactingFilter().filter(record)
     assert "anna@example.org" not in record.getMessage() and TOKEN not in record.getMessage()

@@ -17,9 +17,9 @@ import pytest
 from sqlalchemy import func, select
 
 from quiz.db import utcnow
+from quiz.delivery.outbox import enqueue
+from quiz.delivery.sender import send_due
 from quiz.models import Delivery, Participant
-from quiz.outbox import enqueue
-from quiz.sender import send_due
 from tests.factories import make_campaign, make_participant
 from tests.test_signup import VALID, csrf_token
 

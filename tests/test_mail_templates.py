@@ -14,11 +14,11 @@ import pytest
 from jinja2 import TemplateSyntaxError
 from sqlalchemy import select
 
-from quiz import mail_templates
-from quiz.emails import context_for
-from quiz.mail_templates import TEMPLATE_DIR, inline_template_css, render_email
+from quiz.delivery import mail_templates
+from quiz.delivery.emails import context_for
+from quiz.delivery.mail_templates import TEMPLATE_DIR, inline_template_css, render_email
+from quiz.delivery.outbox import enqueue
 from quiz.models import Delivery
-from quiz.outbox import enqueue
 from tests.answer_factories import make_players, make_quiz
 from tests.conftest import at
 

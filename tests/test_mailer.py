@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from quiz.mail_templates import RenderedEmail
-from quiz.mailer import Envelope, build_message, clean_header_text
+from quiz.delivery.mail_templates import RenderedEmail
+from quiz.delivery.mailer import Envelope, build_message, clean_header_text
 from tests.conftest import MAIL_PROGRAM
 
 NOW = datetime(2026, 11, 16, 6, 30, tzinfo=UTC)

@@ -16,8 +16,15 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP as SMTPProtocol
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from quiz.mail_templates import RenderedEmail
-from quiz.mailer import Envelope, SendError, SMTPTransport, build_message, parse_smtp_url, relay_features
+from quiz.delivery.mail_templates import RenderedEmail
+from quiz.delivery.mailer import (
+    Envelope,
+    SendError,
+    SMTPTransport,
+    build_message,
+    parse_smtp_url,
+    relay_features,
+)
 from tests.conftest import SMTPHandler, free_port
 
 NOW = datetime(2026, 11, 16, 6, 30, tzinfo=UTC)
@@ -101,7 +108,7 @@ def test_plain_smtp_reuses_one_connection_for_a_batch(start_server):
     "sender",
     [
         "quiz@quiz.test",
-        "bounce+12.ab_CD-x=y@quiz.test",  # a VERP address (quiz.bounces)
+        "bounce+12.ab_CD-x=y@quiz.test",  # a VERP address (quiz.delivery.bounces)
         "Quiz <quiz@quiz.test>",  # not a bare address: smtplib's own parsing
     ],
 )

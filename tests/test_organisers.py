@@ -7,8 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from quiz.models import Organiser
-from quiz.organisers import (
+from quiz.admin.organisers import (
     DUMMY_HASH,
     IDLE_TIMEOUT,
     authenticate,
@@ -16,6 +15,7 @@ from quiz.organisers import (
     idle_expired,
     password_problem,
 )
+from quiz.models import Organiser
 from tests.admin_factories import EMAIL, PASSWORD, make_organiser
 from tests.conftest import at
 

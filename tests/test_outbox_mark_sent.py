@@ -1,4 +1,4 @@
-"""quiz.outbox.mark_sent_many records a group of sent messages in one
+"""quiz.delivery.outbox.mark_sent_many records a group of sent messages in one
 statement (arrays on PostgreSQL, executemany elsewhere): each row gets its
 own send time and Message-ID, and only rows the worker still holds change."""
 
@@ -10,8 +10,8 @@ from types import SimpleNamespace
 from sqlalchemy import select
 
 from quiz.db import utcnow
+from quiz.delivery.outbox import claim, enqueue, mark_sent_many
 from quiz.models import Delivery
-from quiz.outbox import claim, enqueue, mark_sent_many
 from tests.factories import make_campaign, make_participant
 
 

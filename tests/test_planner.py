@@ -7,8 +7,8 @@ from datetime import date, time
 import pytest
 from sqlalchemy import select, update
 
+from quiz.delivery.planner import first_quiz_day, plan, question_thresholds, send_day
 from quiz.models import Delivery, Participant
-from quiz.planner import first_quiz_day, plan, question_thresholds, send_day
 from tests.conftest import at
 from tests.engine_factories import make_question_set
 from tests.factories import make_campaign, make_participant

@@ -17,8 +17,8 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from quiz.db import utcnow
+from quiz.delivery.outbox import enqueue
 from quiz.models import Delivery
-from quiz.outbox import enqueue
 from tests.conftest import SMTPHandler, free_port
 from tests.factories import make_campaign, make_participant
 

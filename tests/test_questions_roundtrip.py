@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session
 
 from quiz.questionsets import OptionData, QuestionData, QuestionSetData, SourceData, validate_text
 from quiz.questionsets.export import to_toml
+from quiz.questionsets.richtext import unsafe_links
 from quiz.questionsets.schema import LIMITS
 from quiz.questionsets.store import data_from_model, import_set, latest_version
-from quiz.richtext import unsafe_links
 from tests.conftest import at
 from tests.test_questions_validate import SHIPPED
 

@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session
 
 from quiz.models import Answer, QuestionSet
 from quiz.questionsets import QuestionData, QuestionSetData, validate_text
+from quiz.questionsets.richtext import to_text
 from quiz.questionsets.store import ImportRefused, data_from_model, import_set
-from quiz.richtext import to_text
 from tests.conftest import at
 from tests.factories import make_campaign, make_participant
 from tests.readability import MINIMUM, flesch_douma, question_text, words_to_avoid

@@ -9,10 +9,10 @@ import pytest
 import time_machine
 from sqlalchemy import func, select
 
-from quiz import participants
+from quiz.delivery.sender import send_due
 from quiz.models import Answer, Delivery, Participant
-from quiz.retention import personal_data_due
-from quiz.sender import send_due
+from quiz.rights.retention import personal_data_due
+from quiz.signup import participants
 from tests.answer_factories import make_quiz
 from tests.conftest import at
 from tests.factories import make_campaign, make_participant
@@ -89,7 +89,7 @@ def test_the_campaigns_end_date_counts_when_set(runner, session, quiz):
 def test_the_setting_changes_the_period(app_config, session):
     from quiz import create_app
     from quiz.db import database, session_scope
-    from quiz.retention import run
+    from quiz.rights.retention import run
 
     app = create_app({**app_config, "QUIZ_RETENTION_DAYS": 30})
     assert app.config["QUIZ_RETENTION_DAYS"] == 30

@@ -12,9 +12,9 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
-from quiz import outbox
+from quiz.delivery import outbox
+from quiz.delivery.sender import plan_due, send_due
 from quiz.models import Delivery, Participant
-from quiz.sender import plan_due, send_due
 from tests.conftest import at
 from tests.engine_factories import make_question_set
 from tests.factories import make_campaign, make_participant

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from markupsafe import Markup
 
-from quiz.richtext import is_safe_url, to_html, to_text, unsafe_links
+from quiz.questionsets.richtext import is_safe_url, to_html, to_text, unsafe_links
 
 
 def test_subset_renders_paragraphs_emphasis_lists_and_links() -> None:

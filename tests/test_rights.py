@@ -14,8 +14,8 @@ import time_machine
 from sqlalchemy import MetaData, func, select
 
 from quiz.db import database
+from quiz.delivery.outbox import enqueue
 from quiz.models import Answer, Delivery, LinkHit, Participant
-from quiz.outbox import enqueue
 from tests.answer_factories import links, make_quiz, send_question
 from tests.conftest import at
 from tests.factories import make_participant
@@ -179,7 +179,7 @@ def test_erase_leaves_no_personal_data_anywhere(app, client, session, smtp, sann
 
 
 def test_erased_participant_gets_no_more_mail(app, client, session, smtp, sanne):
-    from quiz.sender import send_due
+    from quiz.delivery.sender import send_due
 
     with time_machine.travel(at("2026-11-17 12:00"), tick=False):
         client.post(my_data_path(smtp).replace("/gegevens", "/wissen"), data={"bevestig": "ja"})

@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy import select
 
-from quiz.bounces import delivery_ids, process, verp_address
+from quiz.delivery.bounces import delivery_ids, process, verp_address
 from quiz.models import Delivery, Participant
 from tests.answer_factories import make_quiz, send_question
 from tests.conftest import at

@@ -13,10 +13,10 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
-from quiz import sender
 from quiz.db import utcnow
+from quiz.delivery import sender
+from quiz.delivery.outbox import claim
 from quiz.models import Delivery
-from quiz.outbox import claim
 from tests.conftest import PG_URL, SMTPHandler, free_port
 from tests.engine_factories import queue_confirmations
 

@@ -12,11 +12,11 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
-from quiz import rights
 from quiz.db import utcnow
+from quiz.delivery.outbox import enqueue
+from quiz.delivery.sender import send_due
 from quiz.models import Delivery, Participant
-from quiz.outbox import enqueue
-from quiz.sender import send_due
+from quiz.rights import gdpr as rights
 from tests.conftest import SMTPHandler, free_port
 from tests.engine_factories import make_question_set
 from tests.factories import make_campaign, make_participant

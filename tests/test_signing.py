@@ -1,4 +1,4 @@
-"""DKIM signatures (quiz.signing), checked with dkimpy's verifier against the public key."""
+"""DKIM signatures (quiz.delivery.dkim), checked with dkimpy's verifier against the public key."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from quiz.mail_templates import RenderedEmail
-from quiz.mailer import Envelope, build_message
-from quiz.signing import DKIMSigner, signer_from_config
+from quiz.delivery.dkim import DKIMSigner, signer_from_config
+from quiz.delivery.mail_templates import RenderedEmail
+from quiz.delivery.mailer import Envelope, build_message
 
 
 @pytest.fixture(scope="module")

@@ -10,8 +10,8 @@ import time_machine
 from sqlalchemy import func, select
 
 from quiz.db import utcnow
+from quiz.delivery.sender import send_due
 from quiz.models import Delivery, Participant
-from quiz.sender import send_due
 from tests.conftest import at
 from tests.factories import make_campaign
 
@@ -197,7 +197,7 @@ def test_one_person_one_row_whatever_the_case(app, client, session, smtp, campai
 
 
 def test_the_database_refuses_an_address_twice_in_any_case(session, campaign):
-    """The rule holds in the database, not only in quiz.participants: a second
+    """The rule holds in the database, not only in quiz.signup.participants: a second
     row for the same address in another case is refused (per campaign;
     erased rows, whose address is gone, do not count)."""
     from sqlalchemy.exc import IntegrityError

@@ -14,9 +14,9 @@ import pytest
 from sqlalchemy import select
 
 from quiz.db import utcnow
+from quiz.delivery.outbox import backoff, enqueue
+from quiz.delivery.sender import send_due
 from quiz.models import Delivery, Participant
-from quiz.outbox import backoff, enqueue
-from quiz.sender import send_due
 from tests.conftest import free_port
 from tests.factories import make_campaign, make_participant
 

@@ -8,10 +8,10 @@ import re
 import pytest
 import time_machine
 
-from quiz.answering import record_answer
+from quiz.answering.answers import record_answer
+from quiz.answering.stats import MIN_ANSWERS_SHOWN, Distribution, answer_distribution, link_hit_counts
 from quiz.links import answer_token
 from quiz.models import LinkHit
-from quiz.stats import MIN_ANSWERS_SHOWN, Distribution, answer_distribution, link_hit_counts
 from tests.answer_factories import make_players, make_quiz
 from tests.conftest import at
 from tests.factories import make_campaign

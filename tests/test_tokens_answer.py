@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import func, select
 
-from quiz.answering import read_answer_link
+from quiz.answering.answers import read_answer_link
 from quiz.db import database
 from quiz.links import TokenExpired, TokenInvalid, answer_token, manage_token, read_answer, sign
 from quiz.models import Answer

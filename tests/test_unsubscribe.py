@@ -8,11 +8,11 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
-from quiz import participants
 from quiz.db import utcnow
+from quiz.delivery.outbox import enqueue
+from quiz.delivery.sender import send_due
 from quiz.models import Delivery, Participant
-from quiz.outbox import enqueue
-from quiz.sender import send_due
+from quiz.signup import participants
 from tests.answer_factories import links, make_players, make_quiz, send_question
 from tests.conftest import at
 
@@ -130,7 +130,7 @@ def test_one_click_post_without_session_or_csrf_unsubscribes_and_cancels(app, se
 
 
 def test_the_planner_plans_nothing_for_an_unsubscribed_participant(app, session, smtp, sanne):
-    from quiz.sender import plan_due
+    from quiz.delivery.sender import plan_due
 
     app.test_client().post(unsubscribe_path(smtp.messages[0]))
     plan_due(app, at("2026-11-18 07:30"))

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from quiz.workdays import (
+from quiz.delivery.workdays import (
     count_working_days,
     dutch_holiday_name,
     is_working_day,

@@ -3,7 +3,7 @@
 `Case.Test@`, `case.test@` and `CASE.TEST@example.org` were three
 participants of one campaign, and each got the quiz. A unique index on
 (campaign_id, lower(email)) makes the database refuse a second spelling;
-the participant keeps the spelling given first (quiz.participants).
+the participant keeps the spelling given first (quiz.signup.participants).
 
 Rows that are one address already (per campaign, equal but for case) are
 made one participant before the index is built:
@@ -12,7 +12,7 @@ made one participant before the index is built:
   It keeps its own spelling: the one that was confirmed.
 - if any of the rows unsubscribed, the kept row is unsubscribed too (from
   that moment), its queued mail cancelled: nobody who said stop is mailed.
-- the others are erased as quiz.rights.erase_where erases: personal fields
+- the others are erased as quiz.rights.gdpr.erase_where erases: personal fields
   empty, status 'erased', queued mail cancelled, delivery errors (which may
   quote the address) and link-hit fingerprints cleared. Their answers stay,
   counted anonymously.

@@ -4,7 +4,7 @@ The lockout after five wrong passwords counted per account, in these two
 columns, so five wrong passwords from anywhere locked the real organiser
 out, and a locked account answered differently from an unknown one. Wrong
 passwords now count per account and client address in the rate limiter
-(quiz/web/ratelimits.py), the same for known and unknown accounts; the
+(quiz/ratelimits.py), the same for known and unknown accounts; the
 columns go. Downgrade brings them back empty (nobody locked).
 
 Revision ID: 9c3d1f0b7a22

@@ -1,4 +1,4 @@
-"""`quiz bounces fetch`: read the bounce mailbox and record the bounces (quiz.bounces)."""
+"""`quiz bounces fetch`: read the bounce mailbox and record the bounces (quiz.delivery.bounces)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ def register(group: AppGroup) -> None:
     @click.option("--limit", default=500, show_default=True, help="Messages to read at most.")
     def fetch_cmd(limit: int) -> None:
         """Read unread messages in QUIZ_IMAP_URL and record hard and soft bounces."""
-        from quiz.bounce_mailbox import fetch
+        from quiz.delivery.bounce_mailbox import fetch
 
         app = current_app._get_current_object()  # type: ignore[attr-defined]
         if not app.config.get("QUIZ_IMAP_URL") or not app.config.get("QUIZ_BOUNCE_ADDRESS"):

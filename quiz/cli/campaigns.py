@@ -136,8 +136,8 @@ def register(group: AppGroup) -> None:
     @click.argument("slug")
     def show(slug: str) -> None:
         """Settings, schedule and participant/outbox counts of one campaign."""
-        from quiz.planner import first_quiz_day
-        from quiz.workdays import nth_working_day, parse_skip_dates
+        from quiz.delivery.planner import first_quiz_day
+        from quiz.delivery.workdays import nth_working_day, parse_skip_dates
 
         session = get_session()
         c = session.scalar(select(Campaign).where(Campaign.slug == slug))

@@ -1,4 +1,4 @@
-"""`quiz check`: what is missing or unsafe before going live (quiz.checks)."""
+"""`quiz check`: what is missing or unsafe before going live (quiz.ops.checks)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from quiz.checks import Layout, Relay, check, web_workers
-from quiz.mailer import SendError, relay_features
+from quiz.delivery.mailer import SendError, relay_features
+from quiz.ops.checks import Layout, Relay, check, web_workers
 
 
 def register(group: AppGroup) -> None:
@@ -25,7 +25,7 @@ def register(group: AppGroup) -> None:
             f"Layout: {layout.web_workers} web worker(s) per server, {layout.schedulers} scheduler(s)."
         )
         if float(cfg["QUIZ_SMTP_RATE"]) > 0:
-            from quiz.sender import rate_per_process  # the sender's own rule, loaded only here
+            from quiz.delivery.sender import rate_per_process  # the sender's own rule, loaded only here
 
             click.echo(
                 f"Sending: at most {float(cfg['QUIZ_SMTP_RATE']):g} messages/s in all, "

@@ -13,8 +13,8 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import func, select
 
-from quiz import outbox
 from quiz.db import get_session, utcnow
+from quiz.delivery import outbox
 from quiz.models import Campaign, Delivery, Participant
 
 
@@ -61,7 +61,7 @@ def register(group: AppGroup) -> None:
     @click.option("--now", "now_text", help="Act as if it were this moment (ISO 8601 with offset).")
     def tick(now_text: str | None) -> None:
         """Plan and send once: what the scheduler does every minute."""
-        from quiz.sender import plan_due, send_due
+        from quiz.delivery.sender import plan_due, send_due
 
         now = _parse_now(now_text)
         app = current_app._get_current_object()  # type: ignore[attr-defined]

@@ -12,9 +12,9 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy import select
 
+from quiz.admin.organisers import change_password, create_organiser, normalise_email
 from quiz.db import get_session, utcnow
 from quiz.models import Organiser
-from quiz.organisers import change_password, create_organiser, normalise_email
 
 
 def _find(email: str) -> Organiser:

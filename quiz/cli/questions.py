@@ -131,7 +131,7 @@ def register(group: AppGroup) -> None:
 
         The answer links in a preview are marked as preview links and record nothing.
         """
-        from quiz.emails import render_question_preview
+        from quiz.delivery.emails import render_question_preview
 
         question_set = _find_set(slug, version)
         question = get_session().scalar(

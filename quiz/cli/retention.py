@@ -1,6 +1,6 @@
 """`quiz retention [--dry-run]`: erase personal data past the retention period.
 
-The same run the scheduler makes daily (see quiz.retention for the rules).
+The same run the scheduler makes daily (see quiz.rights.retention for the rules).
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from quiz import retention
 from quiz.db import get_session, utcnow
+from quiz.rights import retention
 
 
 def register(group: AppGroup) -> None:

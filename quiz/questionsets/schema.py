@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from quiz.questionsets.positions import KeyPositions, scan
 from quiz.questionsets.problems import TYPE_NAMES, Problem
-from quiz.richtext import unsafe_links
+from quiz.questionsets.richtext import unsafe_links
 
 MIN_OPTIONS, MAX_OPTIONS = 2, 5
 SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")

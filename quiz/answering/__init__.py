@@ -1,0 +1,1 @@
+"""Answering: answer links and window, the first answer, link hits, how others answered, feedback."""

@@ -1,0 +1,1 @@
+"""Follow-ups: follow-up, reminder and summary rules and contents, the bespreekkaart."""

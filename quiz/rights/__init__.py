@@ -1,0 +1,1 @@
+"""Participants' rights: Mijn quiz, unsubscribe (RFC 8058), export, erase, retention."""

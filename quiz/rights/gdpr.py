@@ -1,0 +1,181 @@
+"""Participants' rights (AVG/GDPR): unsubscribe, export and erase.
+
+- Unsubscribing stops all mail: the status becomes 'unsubscribed' and every
+  delivery not yet claimed by a sender is cancelled in the same transaction.
+  One a sender already holds, the sender cancels right before it would go
+  out (quiz.delivery.sender, "Rights hold mid-send"). Idempotent. A bounced
+  participant becomes 'unsubscribed' too: a bounce is no wish and an
+  organiser may retry the address (quiz.delivery.outbox.requeue), an unsubscribe is
+  one, and nothing undoes it.
+- Erasing removes every personal field of the participant (address, name,
+  organisation, sector, role, consent record), the client fingerprints and
+  user agents of their link hits and any delivery error text (an SMTP reply
+  may quote the address), and cancels what was still to be sent (as
+  unsubscribing does). The
+  participant row stays as a bare id, so their answers still count in the
+  statistics, anonymously. Idempotent.
+- Export gives everything stored about one participant, as plain data.
+
+`erase_where` does the same erasure set-based for the retention job.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, select, update
+from sqlalchemy.orm import Session
+
+from quiz.delivery import outbox
+from quiz.models import RECEIVING, Answer, Delivery, LinkHit, Option, Participant, Question
+
+# RECEIVING, the statuses that still receive mail, is defined on the model;
+# unsubscribing leaves them, and the rights pages ask `rights.RECEIVING`.
+# Statuses an unsubscribe changes: those, and a bounce (which can be retried).
+CAN_UNSUBSCRIBE = (*RECEIVING, "bounced")
+# The statuses as participants read them (their "Mijn gegevens" page).
+STATUS_NAMES = {
+    "pending": "aangemeld, nog niet bevestigd",
+    "active": "doet mee",
+    "completed": "quiz afgerond",
+    "unsubscribed": "afgemeld",
+    "bounced": "e-mail kwam niet aan",
+    "erased": "gewist",
+}
+PERSONAL_FIELDS = ("email", "name", "organisation", "sector", "role", "consent_at", "consent_version")
+
+
+def unsubscribe(session: Session, participant: Participant, now: datetime) -> bool:
+    """Stop every email to `participant`; True if this call changed anything.
+
+    Commits. A participant already unsubscribed or erased stays as they are
+    (an erased one is not turned back into 'unsubscribed'), but any delivery
+    still pending is cancelled all the same.
+    """
+    changed = False
+    if participant.status in CAN_UNSUBSCRIBE:
+        participant.status = "unsubscribed"
+        participant.status_changed_at = now
+        changed = True
+    cancelled = outbox.cancel_pending(session, participant.id, "participant unsubscribed")
+    session.commit()
+    return changed or cancelled > 0
+
+
+def erase(session: Session, participant: Participant, now: datetime) -> None:
+    """Remove the participant's personal data now (see the module docstring). Commits."""
+    erase_where(session, Participant.id == participant.id, now, "participant erased their data")
+    session.commit()
+    session.refresh(participant)
+
+
+def erase_where(session: Session, condition: ColumnElement[bool], now: datetime, reason: str) -> int:
+    """Erase every participant matching `condition`, set-based; returns how
+    many were erased by this call. The caller commits."""
+    ids = select(Participant.id).where(condition).scalar_subquery()
+    session.execute(
+        update(Delivery)
+        .where(Delivery.participant_id.in_(ids), Delivery.status.in_(("pending", "deferred")))
+        .values(status="cancelled", last_error=reason, claimed_by=None, claimed_until=None)
+        .execution_options(synchronize_session=False)
+    )
+    # An SMTP reply often quotes the recipient's address.
+    session.execute(
+        update(Delivery)
+        .where(Delivery.participant_id.in_(ids), Delivery.last_error.is_not(None))
+        .values(last_error=reason)
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(
+        update(LinkHit)
+        .where(LinkHit.participant_id.in_(ids))
+        .values(client_hash=None, user_agent=None)
+        .execution_options(synchronize_session=False)
+    )
+    result = session.execute(
+        update(Participant)
+        .where(Participant.id.in_(ids), Participant.status != "erased")
+        .values(status="erased", status_changed_at=now, **dict.fromkeys(PERSONAL_FIELDS))
+        .execution_options(synchronize_session=False)
+    )
+    # Rows erased earlier by hand or by an older version: make sure nothing is left.
+    session.execute(
+        update(Participant)
+        .where(Participant.id.in_(ids))
+        .values(**dict.fromkeys(PERSONAL_FIELDS))
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount
+
+
+def export_data(session: Session, participant: Participant) -> dict[str, Any]:
+    """Everything stored about `participant`, as JSON-ready data (times in UTC, ISO 8601)."""
+
+    def iso(value: datetime | None) -> str | None:
+        return value.isoformat() if value is not None else None
+
+    campaign = participant.campaign
+    answers = session.execute(
+        select(Answer, Question.position, Question.title, Option.label, Option.is_correct)
+        .join(Question, Question.id == Answer.question_id)
+        .join(Option, Option.id == Answer.option_id)
+        .where(Answer.participant_id == participant.id)
+        .order_by(Question.position)
+    ).all()
+    deliveries = session.scalars(
+        select(Delivery)
+        .where(Delivery.participant_id == participant.id)
+        .order_by(Delivery.created_at, Delivery.id)
+    ).all()
+    hits = session.scalars(
+        select(LinkHit).where(LinkHit.participant_id == participant.id).order_by(LinkHit.hit_at, LinkHit.id)
+    ).all()
+    return {
+        "participant": {
+            "email": participant.email,
+            "name": participant.name,
+            "organisation": participant.organisation,
+            "sector": participant.sector,
+            "role": participant.role,
+            "status": participant.status,
+            "signed_up_at": iso(participant.created_at),
+            "consent_at": iso(participant.consent_at),
+            "consent_version": participant.consent_version,
+            "confirmed_at": iso(participant.confirmed_at),
+            "first_quiz_day": participant.first_quiz_day.isoformat() if participant.first_quiz_day else None,
+            "status_changed_at": iso(participant.status_changed_at),
+        },
+        "campaign": {"name": campaign.name, "slug": campaign.slug},
+        "answers": [
+            {
+                "day": position,
+                "question": title,
+                "answer": label,
+                "correct": bool(correct),
+                "answered_at": iso(answer.answered_at),
+                "discussed_at": iso(answer.discussed_at),
+            }
+            for answer, position, title, label, correct in answers
+        ],
+        "emails": [
+            {
+                "kind": d.kind,
+                "day": d.day,
+                "status": d.status,
+                "due_at": iso(d.due_at),
+                "sent_at": iso(d.sent_at),
+            }
+            for d in deliveries
+        ],
+        "link_visits": [
+            {
+                "at": iso(h.hit_at),
+                "method": h.method,
+                "browser": h.user_agent,
+                "address_fingerprint": h.client_hash,
+                "counted_as_mail_scanner": h.is_sweep,
+            }
+            for h in hits
+        ],
+    }

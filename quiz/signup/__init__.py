@@ -1,0 +1,1 @@
+"""Signup: the public form, the pending participant and its confirmation."""
