@@ -3,6 +3,8 @@ sign up → read the confirmation in the dev mailbox → confirm → welcome pag
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from playwright.sync_api import expect
 
@@ -10,6 +12,18 @@ from quiz.db import session_scope, utcnow
 from tests.factories import make_campaign
 
 pytestmark = pytest.mark.browser
+
+
+def sign_up(page: Any, email: str, organisation: str, sector: str, name: str | None = None) -> None:
+    """Fill in the signup form as a person does, send it, and see the next step."""
+    page.get_by_label("E-mailadres").fill(email)
+    if name:
+        page.get_by_label("Naam (niet verplicht)").fill(name)
+    page.get_by_label("Organisatie").fill(organisation)
+    page.get_by_label("Sector").select_option(sector)
+    page.get_by_label("Ik wil de vragen").check()
+    page.get_by_role("button", name="Aanmelden").click()
+    expect(page.get_by_role("heading", name="Kijk in je e-mail")).to_be_visible()
 
 
 def test_signup_confirm_welcome_on_a_phone(live_server, phone):
@@ -24,13 +38,7 @@ def test_signup_confirm_welcome_on_a_phone(live_server, phone):
     page.get_by_role("button", name="Aanmelden").click()
     expect(page.get_by_text("Dit is geen geldig e-mailadres").first).to_be_visible()
 
-    page.get_by_label("E-mailadres").fill("sanne@example.org")
-    page.get_by_label("Naam (niet verplicht)").fill("Sanne")
-    page.get_by_label("Organisatie").fill("Kinderdagverblijf Het Vlindertje")
-    page.get_by_label("Sector").select_option("kinderopvang")
-    page.get_by_label("Ik wil de vragen").check()
-    page.get_by_role("button", name="Aanmelden").click()
-    expect(page.get_by_role("heading", name="Kijk in je e-mail")).to_be_visible()
+    sign_up(page, "sanne@example.org", "Kinderdagverblijf Het Vlindertje", "kinderopvang", name="Sanne")
 
     # The form fits the phone: nothing wider than the viewport.
     assert page.evaluate("document.documentElement.scrollWidth") <= 375

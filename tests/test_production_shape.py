@@ -43,6 +43,7 @@ from quiz.db import session_scope
 from quiz.models import Answer, Organiser, Participant
 from tests.answer_factories import links
 from tests.conftest import CHROMIUM, CHROMIUM_ARGS, free_port, python_path
+from tests.test_browser_signup import sign_up
 from tests.test_logs import _procfile_web_command
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -267,12 +268,7 @@ def test_participant_and_organiser_over_https_behind_nginx(production, chromium,
     response = page.goto(production.url + "/")
     assert response is not None and response.ok
     assert response.headers["strict-transport-security"].startswith("max-age=")  # the app saw https
-    page.get_by_label("E-mailadres").fill("noor@example.org")
-    page.get_by_label("Organisatie").fill("Basisschool De Linde")
-    page.get_by_label("Sector").select_option("onderwijs")
-    page.get_by_label("Ik wil de vragen").check()
-    page.get_by_role("button", name="Aanmelden").click()
-    expect(page.get_by_role("heading", name="Kijk in je e-mail")).to_be_visible()
+    sign_up(page, "noor@example.org", "Basisschool De Linde", "onderwijs")
     assert [c["name"] for c in page.context.cookies() if c["secure"]] == ["__Host-session"]
 
     # The scheduler's tick sends the confirmation; confirming is a POST too.

@@ -28,24 +28,30 @@ def _find(email: str) -> Organiser:
     return organiser
 
 
+def _read_password(prompt: str, from_stdin: bool) -> str:
+    """The first line of standard input, or typed twice at a hidden prompt."""
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return click.prompt(prompt, hide_input=True, confirmation_prompt=True)
+
+
 def register(group: AppGroup) -> None:
     @group.group("organiser")
     def organiser() -> None:
         """Accounts of the campaign team for the admin pages (/admin)."""
 
-    @organiser.command("add")
-    @click.argument("email")
-    @click.option(
+    password_stdin = click.option(
         "--password-stdin",
         is_flag=True,
         help="Read the password from the first line of standard input instead of prompting.",
     )
+
+    @organiser.command("add")
+    @click.argument("email")
+    @password_stdin
     def add(email: str, password_stdin: bool) -> None:
         """Create an organiser EMAIL who can log in at /admin."""
-        if password_stdin:
-            password = sys.stdin.readline().rstrip("\r\n")
-        else:
-            password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+        password = _read_password("Password", password_stdin)
         try:
             created = create_organiser(get_session(), email, password, utcnow())
         except ValueError as exc:
@@ -54,18 +60,11 @@ def register(group: AppGroup) -> None:
 
     @organiser.command("password")
     @click.argument("email")
-    @click.option(
-        "--password-stdin",
-        is_flag=True,
-        help="Read the new password from the first line of standard input instead of prompting.",
-    )
+    @password_stdin
     def password(email: str, password_stdin: bool) -> None:
         """Give EMAIL a new password; their open sessions end."""
         o = _find(email)
-        if password_stdin:
-            new = sys.stdin.readline().rstrip("\r\n")
-        else:
-            new = click.prompt("New password", hide_input=True, confirmation_prompt=True)
+        new = _read_password("New password", password_stdin)
         try:
             change_password(get_session(), o, new)
         except ValueError as exc:
