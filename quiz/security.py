@@ -27,8 +27,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, Request, request
-from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
+from flask import Flask, request
 from werkzeug.wrappers import Response
 
 # Participants' forms are small; the biggest form is the organisers'
@@ -79,28 +78,15 @@ _COMMON = (
 )
 _PAGE = (("Content-Security-Policy", CSP), ("X-Frame-Options", "DENY"), *_COMMON)
 _FRAMED = (("Content-Security-Policy", FRAMED_EMAIL_CSP), ("X-Frame-Options", "SAMEORIGIN"), *_COMMON)
-_HEADER_NAMES = frozenset(name.lower() for name, _ in (*_PAGE, ("Strict-Transport-Security", HSTS)))
-
-
-def headers_for(endpoint: str | None, secure: bool) -> tuple[tuple[str, str], ...]:
-    """The security headers of a response from `endpoint`, over https or not."""
-    fixed = _FRAMED if endpoint in FRAMED_ENDPOINTS else _PAGE
-    return (*fixed, ("Strict-Transport-Security", HSTS)) if secure else fixed
 
 
 def apply_headers(response: Response) -> Response:
     """Set the security headers on one response (see the module docstring)."""
-    headers = response.headers
-    fixed = headers_for(request.endpoint, request.is_secure)
-    # Setting a header one by one looks for the name among those already
-    # there, each time; appending them at once costs a fifth (every
-    # response pays this). Only a response that already carries one of
-    # them has it replaced by name.
-    if any(name.lower() in _HEADER_NAMES for name, _ in headers):
-        for name, value in fixed:
-            headers[name] = value
-    else:
-        headers.extend(fixed)
+    framed = request.endpoint in FRAMED_ENDPOINTS
+    for name, value in _FRAMED if framed else _PAGE:
+        response.headers[name] = value
+    if request.is_secure:
+        response.headers["Strict-Transport-Security"] = HSTS
     return response
 
 
@@ -110,19 +96,6 @@ def _body_limit() -> None:
     if request.endpoint in LARGE_BODY_ENDPOINTS:
         request.max_content_length = MAX_IMPORT_BYTES
         request.max_form_memory_size = MAX_IMPORT_BYTES
-
-
-class CookieSessions(SecureCookieSessionInterface):
-    """Flask's signed-cookie sessions, without building the cookie's signer
-    when there is no cookie. Flask builds it on every request, while the
-    pages behind an email link (answers, Mijn quiz) are visited without one:
-    there is nothing to verify, and a quiz morning's burst of confirmations
-    paid for it each time."""
-
-    def open_session(self, app: Flask, req: Request) -> SecureCookieSession | None:
-        if app.secret_key and not req.cookies.get(self.get_cookie_name(app)):
-            return self.session_class()
-        return super().open_session(app, req)
 
 
 def init_app(app: Flask) -> None:
@@ -140,6 +113,5 @@ def init_app(app: Flask) -> None:
     # Secure, host-only and for path /: no subdomain can plant one.
     if app.config["SESSION_COOKIE_SECURE"] and app.config.get("SESSION_COOKIE_NAME") == "session":
         app.config["SESSION_COOKIE_NAME"] = "__Host-session"
-    app.session_interface = CookieSessions()
     app.before_request(_body_limit)
     app.after_request(apply_headers)

@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from flask import Flask, current_app
+from flask import current_app
 from sqlalchemy import bindparam, exists, select
 from sqlalchemy.orm import Session
 
@@ -44,13 +44,6 @@ def builder(kind: str) -> Callable[[ContextBuilder], ContextBuilder]:
 NO_UNSUBSCRIBE = frozenset({"confirm"})
 
 
-def _app() -> Flask:
-    """The app behind the current_app proxy. Read once per email and passed
-    on, not through the proxy for every value and link (about a microsecond
-    each, and the morning drain builds 100,000 contexts)."""
-    return current_app._get_current_object()  # type: ignore[attr-defined]
-
-
 def base_context(delivery: Delivery) -> dict[str, Any]:
     """What every email has: who it is for, the campaign, the footer's links.
 
@@ -59,14 +52,14 @@ def base_context(delivery: Delivery) -> dict[str, Any]:
     them without doing anything. The headers go through the email package
     in mailer.build_message, never pasted into the message by hand.
     """
-    app = _app()
+    app = current_app
     participant = delivery.participant
     campaign = participant.campaign
     headers: dict[str, str] = {}
     unsubscribe = None
     if delivery.kind not in NO_UNSUBSCRIBE:
-        # = quiz.rights.unsubscribe.unsubscribe_url, without building the route per message
-        unsubscribe = _token_url(app, "unsubscribe.unsubscribe", unsubscribe_token(delivery.participant_id))
+        token = unsubscribe_token(delivery.participant_id)
+        unsubscribe = external_url("unsubscribe.unsubscribe", token=token)
         headers["List-Unsubscribe"] = f"<{unsubscribe}>"
         headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     return {
@@ -74,8 +67,8 @@ def base_context(delivery: Delivery) -> dict[str, Any]:
         "greeting_name": participant.name or "deelnemer",
         "campaign": campaign,
         "sender_name": app.config["QUIZ_ORGANISER_NAME"],
-        "privacy_url": _constant_url(app, "signup.privacy"),
-        "signup_url": _constant_url(app, "signup.form"),
+        "privacy_url": external_url("signup.privacy"),
+        "signup_url": external_url("signup.form"),
         "unsubscribe_url": unsubscribe,
         "headers": headers,
     }
@@ -120,64 +113,21 @@ def question_context(delivery: Delivery, now: datetime) -> dict[str, Any]:
     """
     from sqlalchemy.orm import object_session
 
-
     if delivery.question_id is None:
         raise LookupError(f"question delivery {delivery.id} has no question")
     view = question_view(object_session(delivery), delivery.question_id)
     if view is None:
         raise LookupError(f"question {delivery.question_id} does not exist")
     pid = delivery.participant_id
-    app = _app()
     ctx = base_context(delivery)
     ctx["q"] = view
     ctx["options"] = _question_options(
-        view, lambda oid: _token_url(app, "answers.answer", answer_token(pid, view.id, oid))
+        view, lambda oid: external_url("answers.answer", token=answer_token(pid, view.id, oid))
     )
-    ctx["manage_url"] = _token_url(app, "account.my_quiz", manage_token(pid))
+    ctx["manage_url"] = external_url("account.my_quiz", token=manage_token(pid))
     # "Nog niet beantwoord": earlier open questions, inside this email (issue 6).
     ctx["reminders"] = reminders(object_session(delivery), delivery, ctx["manage_url"])
     return ctx
-
-
-def constant_url(endpoint: str) -> str:
-    """`external_url(endpoint)` for a route without arguments, built once per app
-    (the footer's links are the same in every email of the morning)."""
-    return _constant_url(_app(), endpoint)
-
-
-def _constant_url(app: Flask, endpoint: str) -> str:
-    cache: dict[str, str] = app.extensions.setdefault("quiz_constant_urls", {})
-    url = cache.get(endpoint)
-    if url is None:
-        url = cache[endpoint] = external_url(endpoint)
-    return url
-
-
-_URL_SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.")
-
-
-def token_url(endpoint: str, token: str) -> str:
-    """`external_url(endpoint, token=token)` without building a route per link.
-
-    Building a URL costs about as much as signing its token, and a question
-    email has six of them. The route is built once per endpoint with a marker
-    and the token put in its place; signed tokens are URL-safe (base64url and
-    dots), so the router would not quote anything. Anything else goes the
-    long way.
-    """
-    return _token_url(_app(), endpoint, token)
-
-
-def _token_url(app: Flask, endpoint: str, token: str) -> str:
-    if not token or not _URL_SAFE.issuperset(token):
-        return external_url(endpoint, token=token)
-    cache: dict[str, tuple[str, str]] = app.extensions.setdefault("quiz_token_urls", {})
-    parts = cache.get(endpoint)
-    if parts is None:
-        marker = "QZTOKENMARKER"
-        prefix, _, suffix = external_url(endpoint, token=marker).partition(marker)
-        parts = cache[endpoint] = (prefix, suffix)
-    return f"{parts[0]}{token}{parts[1]}"
 
 
 def render_question_preview(question: Question, now: datetime) -> RenderedEmail:
@@ -201,8 +151,8 @@ def render_question_preview(question: Question, now: datetime) -> RenderedEmail:
         "greeting_name": "deelnemer",
         "campaign": SimpleNamespace(name=question_set.title if question_set else "MeldcodeQuiz"),
         "sender_name": current_app.config["QUIZ_ORGANISER_NAME"],
-        "privacy_url": constant_url("signup.privacy"),
-        "signup_url": constant_url("signup.form"),
+        "privacy_url": external_url("signup.privacy"),
+        "signup_url": external_url("signup.form"),
         "q": view,
         "options": _question_options(view, url),
         "manage_url": None,
