@@ -34,8 +34,8 @@ one process, with different settings).
 
 Counters live in QUIZ_RATELIMIT_STORAGE_URL (fixed windows): memory:// for
 one process, Redis when several web processes must share them. Keys hold
-no email address or token in the clear (Redis is no place for personal
-data): both are hashed first. When the storage cannot be reached (Redis
+no email address, client address or token in the clear (Redis is no place
+for personal data): all are hashed first. When the storage cannot be reached (Redis
 down), Flask-Limiter counts in this process's memory instead, logs that
 once, and goes back to the storage when it answers again: participants
 keep being served and the limits keep holding per process.
@@ -88,8 +88,9 @@ def _email_digest(raw: str) -> str:
 
 
 def client_address() -> str:
-    """The client's address (the proxy's X-Forwarded-For, through ProxyFix)."""
-    return request.remote_addr or "127.0.0.1"
+    """The client's address (the proxy's X-Forwarded-For, through ProxyFix),
+    hashed: an IP address is personal data too."""
+    return "addr:" + _digest(request.remote_addr or "127.0.0.1")
 
 
 def email_key() -> str:

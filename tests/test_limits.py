@@ -293,3 +293,20 @@ def test_a_second_web_process_stops_a_blocked_address_at_once(redis_app, smtp):
             assert elsewhere.get("/a/guess-32").status_code == 400
         finally:
             database(second).dispose()
+
+
+def test_redis_keys_hold_no_address_or_token_in_the_clear(redis_app, sent_question):
+    """Rate-limit counters in Redis are keyed by hashes: no client address,
+    email address or link token can be read from them."""
+    app, redis = redis_app
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = "198.51.100.77"
+    link = next(path for path in links(sent_question) if path.startswith("/a/"))
+    with time_machine.travel(at("2026-11-16 09:00"), tick=False):
+        client.get("/a/guess-for-the-keys")
+        client.post(link, data={})
+    keys = [key.decode() for key in redis.scan_iter(match="*" + REDIS_PREFIX + "*")]
+    assert keys, "the requests were counted in Redis"
+    token = link.rsplit("/", 1)[1]
+    for key in keys:
+        assert "198.51.100.77" not in key and token not in key and "@" not in key
