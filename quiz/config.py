@@ -42,6 +42,8 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "QUIZ_SMTPUTF8": (False, _bool),
     "QUIZ_ORGANISER_NAME": ("het MeldcodeQuiz-team", str),
     "QUIZ_RATELIMIT_STORAGE_URL": ("memory://", str),
+    # Separates the counters of installations that share one Redis.
+    "QUIZ_RATELIMIT_KEY_PREFIX": ("quiz", str),
     "QUIZ_EMAIL_CHECK_DELIVERABILITY": (False, _bool),
     "QUIZ_TOKEN_MAX_AGE_DAYS": (7, int),
     "QUIZ_CONFIRM_RESEND_MINUTES": (10, int),

@@ -40,7 +40,7 @@ down), Flask-Limiter counts in this process's memory instead, logs that
 once, and goes back to the storage when it answers again: participants
 keep being served and the limits keep holding per process.
 RATELIMIT_ENABLED=False switches the limits off (for tests that are about
-something else); RATELIMIT_KEY_PREFIX separates apps sharing a Redis.
+something else); QUIZ_RATELIMIT_KEY_PREFIX separates installations sharing a Redis.
 """
 
 from __future__ import annotations
@@ -170,7 +170,7 @@ def init_app(app: Flask) -> None:
     the registered views asked for. Call after registering the blueprints."""
     config = app.config
     config.setdefault("RATELIMIT_ENABLED", True)
-    config.setdefault("RATELIMIT_KEY_PREFIX", "quiz")
+    config.setdefault("RATELIMIT_KEY_PREFIX", config.get("QUIZ_RATELIMIT_KEY_PREFIX", "quiz"))
     storage_uri = config["QUIZ_RATELIMIT_STORAGE_URL"]
     limiter = Limiter(
         client_address,

@@ -27,6 +27,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -37,6 +38,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import expect
+from redis import Redis
 from sqlalchemy import select
 
 from quiz.db import session_scope
@@ -174,6 +176,7 @@ def production(app, db_url: str, smtp, tmp_path: Path) -> Iterator[Production]:
     spki = base64.b64encode(hashlib.sha256(der).digest()).decode()
 
     web_port, https_port, http_port, other_port = (free_port() for _ in range(4))
+    prefix = f"quiz-production-shape-{uuid.uuid4().hex}"
     base = f"https://localhost:{https_port}"
     env = {
         **os.environ,
@@ -188,6 +191,8 @@ def production(app, db_url: str, smtp, tmp_path: Path) -> Iterator[Production]:
         "QUIZ_SMTP_URL": f"smtp://127.0.0.1:{app.config['QUIZ_SMTP_URL'].rsplit(':', 1)[1]}",
         "QUIZ_MAIL_FROM": "MeldcodeQuiz <quiz@example.org>",
         "QUIZ_RATELIMIT_STORAGE_URL": REDIS_URL,
+        # Counters of this run only: runs on one machine share the Redis.
+        "QUIZ_RATELIMIT_KEY_PREFIX": prefix,
         "WEB_CONCURRENCY": "2",
         "PORT": str(web_port),
     }
@@ -237,6 +242,10 @@ def production(app, db_url: str, smtp, tmp_path: Path) -> Iterator[Production]:
         _stop(web)
         elsewhere.shutdown()
         elsewhere.server_close()
+        redis = Redis.from_url(REDIS_URL)
+        for key in redis.scan_iter(match=f"*{prefix}*"):
+            redis.delete(key)
+        redis.close()
 
 
 @pytest.fixture
