@@ -82,6 +82,9 @@ tests/js/node_modules: tests/js/package.json tests/js/package-lock.json
 	cd tests/js && npm ci --no-audit --no-fund
 	touch $@
 
+# The benchmarks of issue 18 (sending, answering, signup, the dashboard,
+# scale-out); each rewrites its section of docs/benchmarks.md. On the local
+# PostgreSQL, each in a database of its own, or all in QUIZ_BENCH_DATABASE_URL.
 bench: setup
 	@if ! command -v wrk >/dev/null; then \
 	  echo "Installing Debian's wrk for the benchmarks"; \

@@ -1,8 +1,8 @@
-"""The header of docs/benchmarks.md: which machine, when, what each figure is compared with.
+"""The top of docs/benchmarks.md: the machine, and how to read the page.
 
 `make bench` runs this first, then every benchmark, each of which rewrites
-its own marked section with figures and their ratio to a baseline measured
-in the same run. Run alone: `.venv/bin/python bench/header.py`.
+its own marked section with its latest figures. Run alone:
+`.venv/bin/python bench/header.py`.
 """
 
 from __future__ import annotations
@@ -13,11 +13,9 @@ import re
 from datetime import UTC, datetime
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-from benchdocs import write_section  # noqa: E402  (bench/ is on the path when a script runs)
+from benchdocs import BENCH_DATABASE_URL, write_section
 
 START, END = "<!-- bench-header:start -->", "<!-- bench-header:end -->"
-PG_URL = os.environ.get("QUIZ_BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
 
 def cpu_model() -> str:
@@ -41,7 +39,7 @@ def postgres_version() -> str:
     from sqlalchemy import create_engine, text
 
     try:
-        engine = create_engine(PG_URL)
+        engine = create_engine(BENCH_DATABASE_URL or "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
         with engine.connect() as conn:
             version = conn.scalar(text("SHOW server_version"))
         engine.dispose()
@@ -61,26 +59,13 @@ def os_name() -> str:
 def main() -> None:
     now = datetime.now(UTC)
     section = f"""{START}
-Machine: {cpu_model()}, {os.cpu_count()} cores, {memory_gb()}, {os_name()}
-(Linux {platform.release()}), Python {platform.python_version()}, {postgres_version()};
-described **{now:%Y-%m-%d %H:%M} UTC**, load average {os.getloadavg()[0]:.1f}. `make bench` writes
-this header first and then runs every benchmark, each of which rewrites its
-own section below with its own date and load average.
-
-Every benchmark below measures its baseline in the same run and on the same
-machine, and reports the ratio to it:
-
-| section | figure | baseline |
-|---|---|---|
-| Answering | confirmed answers/s under gunicorn | a bare route, same page size, same gunicorn |
-| Signing up | signups stored/s under gunicorn | a bare route that reads the form and redirects |
-| Sending | end-to-end messages/s of the real sender | plain smtplib, pre-rendered messages, same sink |
-| Dashboard | page time at 100,000 participants | the < 1 s target |
-| Scale-out | send rate with two scheduler processes | the same with one, same load, same run |
-| DKIM signing | signature time per message | building the message |
-
-Figures move with what else runs on the machine (see each section's load
-average); compare ratios, not absolute rates, between machines.
+`make bench` of **{now:%Y-%m-%d %H:%M} UTC** on {cpu_model()}, {os.cpu_count()} cores,
+{memory_gb()}, {os_name()}, Python {platform.python_version()}, {postgres_version()}
+(load average {os.getloadavg()[0]:.1f} at the start). Everything runs on this one machine:
+the load generator, the app, PostgreSQL and the SMTP sink. Each benchmark
+measures its baseline in the same run and reports the ratio to it; compare
+ratios, not rates, between machines. The targets are those of issue 18;
+earlier runs and their analyses are in this file's git history.
 {END}"""
     write_section(START, END, section, at_top=True)
     print(section)

@@ -11,15 +11,14 @@ confirmation email in one transaction, then redirects (303). A bare Flask
 route that reads the same form and redirects runs under the same gunicorn
 command for comparison.
 
-Writes its figures into docs/benchmarks.md between the "signup-bench"
-markers. Run: `make bench` or `.venv/bin/python bench/signup.py`.
+Issue 18 sets no target here. Writes the "signup-bench" section of
+docs/benchmarks.md. Run: `make bench` or `.venv/bin/python bench/signup.py`.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import platform
 import re
 import shutil
 import sys
@@ -35,14 +34,12 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import answer as harness  # noqa: E402  (bench/answer.py: server, wrk and database helpers)
+from benchdocs import database_url, write_section  # noqa: E402
 
-DB_URL = os.environ.get(
-    "QUIZ_BENCH_SIGNUP_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/quiz_bench_signup"
-)
+DB_URL = database_url("quiz_bench_signup")
 # The harness's helpers read its module-level database URL.
 harness.DB_URL = DB_URL
 REQUESTS = int(os.environ.get("BENCH_SIGNUPS", "200000"))
-from benchdocs import write_section  # noqa: E402  (bench/ is on the path when a script runs)
 
 START, END = "<!-- signup-bench:start -->", "<!-- signup-bench:end -->"
 
@@ -172,8 +169,7 @@ def main() -> None:
         harness.stop(proc)
 
     figures = {
-        "date": datetime.now(UTC).strftime("%Y-%m-%d"),
-        "machine": f"{os.cpu_count()} cores, Python {platform.python_version()}",
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "load_before": load_before,
         "load_after": os.getloadavg()[0],
         "signups_per_s": stored / full["seconds"],
@@ -194,27 +190,25 @@ def write_docs(f: dict) -> None:
     section = f"""{START}
 ## Signing up (`bench/signup.py`)
 
-Measured {f["date"]} on {f["machine"]}. The web process as the Procfile starts it, on
-PostgreSQL (`quiz_bench_signup`), with CSRF and the abuse limits on and
-`QUIZ_PROXY_HOPS=1`: wrk ({harness.CONNECTIONS} connections, one thread) POSTs the signup
-form with a new address from a new client address each time; every request
-validates the form, stores a pending participant and queues the confirmation
-email in one transaction, and answers 303.
+The web process as the Procfile starts it, on PostgreSQL, with CSRF and the rate
+limits on (counters in Redis, as in production) behind a pretend proxy: wrk
+({harness.CONNECTIONS} connections) POSTs the signup form with a new address from a new
+client address each time; every request stores a pending participant and queues
+the confirmation email in one transaction, and answers 303. Baseline, same run and
+gunicorn: a bare Flask route that reads the form and redirects. {harness.DURATION} s each;
+run {f["date"]}, load average {f["load_before"]:.1f} before.
 
 | run | rate | p50 | p99 |
 |---|---|---|---|
 | signups stored, flat out | **{f["signups_per_s"]:,.0f}/s** | {f["p50"]:.1f} ms | {f["p99"]:.1f} ms |
-| bare Flask route (read form, 303), flat out | {f["bare_per_s"]:,.0f}/s \
-| {f["bare_p50"]:.1f} ms | {f["bare_p99"]:.1f} ms |
-| signups ÷ bare route | {ratio:.0%} | | |
+| bare Flask route, flat out | {f["bare_per_s"]:,.0f}/s | {f["bare_p50"]:.1f} ms | {f["bare_p99"]:.1f} ms |
+| signups ÷ bare route | {ratio:.2f} | | |
 
-Errors (non-2xx/3xx, timeouts): {f["errors"]}; every stored participant has
-exactly one queued confirmation (checked). Load average (1 min)
-{f["load_before"]:.1f} before, {f["load_after"]:.1f} after; wrk, gunicorn and PostgreSQL share
-the machine. The rate-limit counters are in memory here (one machine);
-in production they are in Redis, one more round trip per limit.
+No target in issue 18. Errors (non-2xx/3xx, timeouts): {f["errors"]}; every stored
+participant has exactly one queued confirmation (checked).
 {END}"""
     write_section(START, END, section)
+    print(section)
 
 
 if __name__ == "__main__":

@@ -183,3 +183,12 @@ def test_names_and_subjects_in_any_script_arrive_as_typed(name, subject):
     assert msg["To"].addresses[0].addr_spec == "jorg@example.org"
     assert as_typed(msg["Subject"], clean_header_text(subject))
     assert msg.get_body(("plain",)).get_content().replace("\r\n", "\n") == TEXT
+
+
+def test_a_long_ascii_name_with_a_comma_stays_one_address():
+    """policy.SMTP refolded a To line longer than 78 characters and dropped
+    the quotes around a name with a comma: mail programs then saw two
+    recipients, "Jansen" and the rest."""
+    name = 'Jansen, "Piet" ' + "van der Berg-Groot " * 4
+    (to,) = parse(build(name=name))["To"].addresses
+    assert (to.display_name, to.addr_spec) == (clean_header_text(name), "jorg@example.org")
