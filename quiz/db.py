@@ -10,6 +10,7 @@ import select
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app, g
@@ -25,6 +26,10 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+# The Alembic migrations shipped with this code (quiz init-db, /readyz).
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
 class Base(DeclarativeBase):

@@ -21,11 +21,13 @@ def init_app(app: Flask) -> None:
 
 
 def main() -> None:
-    """The `quiz` console script: `quiz X` is `flask --app wsgi quiz X`."""
+    """The `quiz` console script: `quiz X` is `flask --app wsgi quiz X`.
+    Flask finds the app factory by name, as `--app` does, so the commands
+    do not import the package that registers them."""
     import sys
 
-    from quiz import create_app
+    from flask.cli import ScriptInfo
 
-    app = create_app()
+    app = ScriptInfo(app_import_path="quiz:create_app").load_app()
     with app.app_context():
         quiz_group.main(args=sys.argv[1:], prog_name="quiz")

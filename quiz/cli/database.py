@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 from alembic import command
 from alembic.config import Config
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-MIGRATIONS = Path(__file__).resolve().parent.parent.parent / "migrations"
+from quiz.db import MIGRATIONS
 
 
 def alembic_config(app: Flask) -> Config:

@@ -28,7 +28,7 @@ bp = Blueprint("health", __name__)
 @cache
 def expected_heads() -> frozenset[str]:
     """The head revision(s) of the migrations shipped with this code (read once per process)."""
-    from quiz.cli.database import MIGRATIONS
+    from quiz.db import MIGRATIONS
 
     return frozenset(ScriptDirectory(str(MIGRATIONS)).get_heads())
 
