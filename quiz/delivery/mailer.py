@@ -2,11 +2,12 @@
 
 `build_message` makes a multipart/alternative message (text and HTML, UTF-8,
 quoted-printable) from the `email.mime` classes under `policy.compat32`:
-header values stay the strings they are given and are written as they are,
-never parsed into header objects and folded again. With `EmailMessage` under
+header values stay the strings they are given and are written unchanged
+(compat32 passes each through `email.header.Header` with no line limit),
+never parsed into header objects and refolded. With `EmailMessage` under
 `policy.SMTP`, that parsing and refolding (and `email.quoprimime`) took most
 of a message's time: the question email cost about 1.0 ms to build, now
-about 0.33 ms (CPU time per message, 2026-12-04, bench/send.py's sample).
+about 0.35 ms (CPU time per message, 2026-12-04, bench/send.py's sample).
 So each header is made once, with the email package's own tools:
 `email.utils.formataddr` and `email.header.Header` (names and subjects in
 any script as RFC 2047 encoded words, folded at 78 characters),
