@@ -216,10 +216,18 @@ def read_answer_link(session: Session, token: str, now: datetime, hit_id: int | 
     )
 
 
+class ParticipantErased(TokenExpired):
+    """A genuine link whose participant erased their data: it stopped working
+    because of that (the erase page says so after a second press)."""
+
+
 def read_manage_link(session: Session, token: str, now: datetime) -> Participant:
-    """The participant behind a "Mijn quiz" token; TokenInvalid / TokenExpired."""
+    """The participant behind a "Mijn quiz" token; TokenInvalid / TokenExpired
+    (ParticipantErased when that is why)."""
     participant_id = read_manage(token, now)
     participant = load_participant(session, participant_id)
+    if participant is not None and participant.status == "erased":
+        raise ParticipantErased
     if participant is None or participant.status in GONE_STATUSES:
         raise TokenExpired
     campaign = participant.campaign

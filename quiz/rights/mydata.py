@@ -15,14 +15,14 @@ from __future__ import annotations
 import json
 
 from flask import Blueprint, abort, current_app, render_template, request
-from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
+from quiz.answering import answers as answering
 from quiz.answering.views import private_page
 from quiz.db import get_session, utcnow
 from quiz.extensions import csrf
-from quiz.links import TokenExpired, TokenInvalid, read_manage, unsubscribe_token
-from quiz.models import SECTORS, Participant
+from quiz.links import TokenExpired, TokenInvalid, unsubscribe_token
+from quiz.models import SECTORS
 from quiz.ratelimits import bad_tokens_per_address, posts_per_link
 from quiz.rights import gdpr as rights
 from quiz.rights.account import participant_from_link
@@ -65,12 +65,15 @@ def export_json(token: str) -> Response:
 @bad_tokens_per_address
 @posts_per_link
 def erase(token: str) -> Response:
+    # Not "… of je gegevens zijn gewist" after pressing "Wis": what is true.
     try:
-        participant = participant_from_link(token, utcnow())
-    except HTTPException as exc:
-        if exc.code == 410:  # not "… of je gegevens zijn gewist" after pressing "Wis"
-            abort(410, description="erased_erase" if _erased_already(token) else "expired_erase")
-        raise
+        participant = answering.read_manage_link(get_session(), token, utcnow())
+    except answering.ParticipantErased:  # a second press, the back button
+        abort(410, description="erased_erase")
+    except TokenExpired:
+        abort(410, description="expired_erase")
+    except TokenInvalid:
+        abort(400, description="invalid_manage")
     error = None
     if request.method == "POST":
         if request.form.get("bevestig") == "ja":
@@ -82,14 +85,3 @@ def erase(token: str) -> Response:
         error = "Zet een vinkje als je zeker weet dat je je gegevens wilt wissen."
     body = render_template("rights/erase.html", token=token, error=error, campaign=participant.campaign)
     return private_page(body, 422 if error else 200)
-
-
-def _erased_already(token: str) -> bool:
-    """Whether a genuine "Mijn quiz" link (within the backstop) belongs to a
-    participant who is erased: the link stopped working because of that."""
-    try:
-        participant_id = read_manage(token, utcnow())
-    except (TokenExpired, TokenInvalid):
-        return False
-    participant = get_session().get(Participant, participant_id)
-    return participant is not None and participant.status == "erased"
