@@ -38,8 +38,10 @@ from quiz.questionsets.view import QuestionView, question_view
 ANSWER_GRACE = timedelta(days=7)
 MANAGE_GRACE = timedelta(days=60)
 SWEEP_WINDOW = timedelta(seconds=5)
-# Participants whose links no longer lead anywhere.
-GONE_STATUSES = ("pending", "erased")
+# Participants whose links no longer lead anywhere (not yet confirmed, or
+# erased). Not quiz.models.GONE, which is about who still gets mail: an
+# unsubscribed participant may still answer and read her feedback.
+LINKS_CLOSED_STATUSES = ("pending", "erased")
 
 
 # --- the answer window ---------------------------------------------------------
@@ -192,7 +194,7 @@ def read_answer_link(session: Session, token: str, now: datetime, hit_id: int | 
     """
     participant_id, question_id, option_id = read_answer(token, now)
     row = session.execute(_LINK_FACTS, {"pid": participant_id, "qid": question_id, "hit": hit_id}).first()
-    if row is None or row.status in GONE_STATUSES:
+    if row is None or row.status in LINKS_CLOSED_STATUSES:
         raise TokenExpired
     status, first_day, campaign_id, set_id, tz, ends_on, skips, answered, at, discussed, open_ids, sweep = row
     campaign = CampaignFacts(campaign_id, set_id, tz, ends_on, skips or [])
@@ -228,7 +230,7 @@ def read_manage_link(session: Session, token: str, now: datetime) -> Participant
     participant = load_participant(session, participant_id)
     if participant is not None and participant.status == "erased":
         raise ParticipantErased
-    if participant is None or participant.status in GONE_STATUSES:
+    if participant is None or participant.status in LINKS_CLOSED_STATUSES:
         raise TokenExpired
     campaign = participant.campaign
     total = len(campaign.question_set.questions) if campaign.question_set else 0

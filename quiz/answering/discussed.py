@@ -48,7 +48,7 @@ def read_discussed_link(token: str, now: datetime) -> DiscussedLink:
     session = get_session()
     participant_id, question_id = read_discussed(token, now)
     participant = answering.load_participant(session, participant_id)
-    if participant is None or participant.status in answering.GONE_STATUSES:
+    if participant is None or participant.status in answering.LINKS_CLOSED_STATUSES:
         raise TokenExpired
     view = question_view(session, question_id)
     if view is None or view.question_set_id != participant.campaign.question_set_id:
