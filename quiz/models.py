@@ -51,9 +51,12 @@ PARTICIPANT_STATUSES = ("pending", "active", "completed", "unsubscribed", "bounc
 # bounced until an operator retries their failed mail (quiz.delivery.outbox.requeue).
 RECEIVING = ("pending", "active", "completed")
 GONE = ("unsubscribed", "bounced", "erased")
-DELIVERY_KINDS = ("confirm", "already_registered", "question", "followup", "reminder", "summary")
+DELIVERY_KINDS = ("confirm", "already_registered", "question", "followup", "reminder", "summary", "repeat")
 DELIVERY_STATUSES = ("pending", "sending", "sent", "deferred", "failed", "cancelled")
 START_MODES = ("fixed", "rolling")
+# Which questions come back after the week (herhaalvragen): none, only the
+# ones answered wrongly or not at all, or all of them.
+REPEAT_MODES = ("none", "wrong", "all")
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -136,6 +139,10 @@ class Campaign(Base):
         UniqueConstraint("slug"),
         CheckConstraint(_in("start_mode", START_MODES), name="start_mode"),
         CheckConstraint("start_mode = 'rolling' OR start_date IS NOT NULL", name="fixed_has_date"),
+        CheckConstraint(_in("repeats", REPEAT_MODES), name="repeats"),
+        CheckConstraint(
+            "repeat_interval_days BETWEEN 1 AND 60 AND repeat_max BETWEEN 1 AND 5", name="repeat_bounds"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -156,6 +163,16 @@ class Campaign(Base):
     signup_closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Last day answers are accepted; derived from the schedule when empty.
     ends_on: Mapped[date | None] = mapped_column(Date)
+    # Repeat questions after the five days (issue 21): which questions come
+    # back (REPEAT_MODES), after how many working days from the last quiz day
+    # (round n is due n * interval working days after it), and how many rounds
+    # at most. A question answered correctly on a repeat is mastered and does
+    # not come back in later rounds.
+    repeats: Mapped[str] = mapped_column(String(10), default="none", server_default="none")
+    repeat_interval_days: Mapped[int] = mapped_column(Integer, default=7, server_default="7")
+    repeat_max: Mapped[int] = mapped_column(Integer, default=2, server_default="2")
+    # Whether participants can download a certificate of participation.
+    certificates_enabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     question_set: Mapped[QuestionSet | None] = relationship()
@@ -178,6 +195,7 @@ class Participant(Base):
         UniqueConstraint("campaign_id", "email"),
         CheckConstraint(_in("status", PARTICIPANT_STATUSES), name="status"),
         Index("ix_participant_campaign_status", "campaign_id", "status"),
+        Index("uq_participant_certificate_code", "certificate_code", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -195,6 +213,13 @@ class Participant(Base):
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     first_quiz_day: Mapped[date | None] = mapped_column(Date)
     status_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set when the participant stops the repeat questions with one click,
+    # without unsubscribing from the rest.
+    repeats_stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The certificate's verification code, made when the certificate is first
+    # issued; erasing the participant's data clears it, so the code stops
+    # verifying.
+    certificate_code: Mapped[str | None] = mapped_column(String(32))
 
     campaign: Mapped[Campaign] = relationship()
 
@@ -226,8 +251,10 @@ Index(
 class Delivery(Base):
     """The outbox: one row per email that should go out.
 
-    `day` is the question's position for question/followup/reminder and 0 for
-    the other kinds. It is NOT NULL on purpose: a unique key over a nullable
+    `day` is the question's position for question/followup/reminder, 0 for
+    confirm/already_registered/summary, and for a repeat 100 * round +
+    position (round 1 of question 3 is 103), so each repeat of each question
+    has its own unique key. It is NOT NULL on purpose: a unique key over a nullable
     question id would let NULLs through as distinct, on SQLite and PostgreSQL
     alike.
     """
@@ -282,6 +309,29 @@ class Answer(Base):
     source: Mapped[str] = mapped_column(String(20), default="confirmed")
     # Set when the participant says the question was discussed in their team.
     discussed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    participant: Mapped[Participant] = relationship()
+    question: Mapped[Question] = relationship()
+    option: Mapped[Option] = relationship()
+
+
+class RepeatAnswer(Base):
+    """An answer a person confirmed on a repeat question (round 1, 2, ...).
+
+    Kept apart from Answer so that the first answer stays the one that counts
+    for the week's figures; the retention figure compares the two.
+    """
+
+    __tablename__ = "repeat_answer"
+    __table_args__ = (UniqueConstraint("participant_id", "question_id", "round"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participant.id", ondelete="CASCADE"))
+    question_id: Mapped[int] = mapped_column(ForeignKey("question.id", ondelete="CASCADE"))
+    round: Mapped[int] = mapped_column(Integer)
+    option_id: Mapped[int] = mapped_column(ForeignKey("option.id", ondelete="CASCADE"))
+    answered_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    source: Mapped[str] = mapped_column(String(20), default="confirmed")
 
     participant: Mapped[Participant] = relationship()
     question: Mapped[Question] = relationship()
