@@ -117,6 +117,8 @@ def test_codes_are_random_readable_and_normalised():
     assert normalise_code(f"  {code.replace('-', '')}  ") == code
 
 
-@pytest.mark.parametrize("text", ["", "ABCD", "ABCD-EFGH-JKM0", "ABCD-EFGH-JKMNP", "ABCD EFGH JKMÑ", "<script>"])
+@pytest.mark.parametrize(
+    "text", ["", "ABCD", "ABCD-EFGH-JKM0", "ABCD-EFGH-JKMNP", "ABCD EFGH JKMÑ", "<script>"]
+)
 def test_what_cannot_be_a_code(text):
     assert normalise_code(text) is None

@@ -30,6 +30,7 @@ from quiz.followups.bespreekkaart import pdf_available
 from quiz.formatting import dutch_date
 from quiz.models import Participant
 from quiz.ratelimits import bad_tokens_per_address, certificate_checks_per_address
+from quiz.urls import external_url
 
 bp = Blueprint("certificate", __name__)
 
@@ -73,7 +74,7 @@ def _render(content: cert.CertificateContent, token: str, *, for_pdf: bool) -> s
         "certificate/certificate.html",
         c=content,
         for_pdf=for_pdf,
-        check_url=url_for("certificate.check", _external=True),
+        check_url=external_url("certificate.check"),
         pdf_url=url_for("certificate.pdf", token=token) if pdf_available() and not for_pdf else None,
         manage_url=url_for("account.my_quiz", token=token),
     )
