@@ -19,6 +19,7 @@ from quiz.delivery.outbox import enqueue
 from quiz.delivery.sender import send_due
 from quiz.followups.bespreekkaart import pdf_available
 from quiz.models import Campaign, Participant
+from quiz.rights import retention
 from tests.admin_factories import AdminClient, import_meldcode, make_organiser
 from tests.answer_factories import links, make_players, make_quiz, send_question
 from tests.conftest import at
@@ -196,6 +197,15 @@ def test_erasing_the_data_withdraws_the_code(app, client, session, smtp):
     assert response.status_code == 404
     assert "Deze code is niet geldig" in response.text and "Sanne" not in response.text
     assert get(client, link + "/deelnamebewijs").status_code == 410
+
+
+def test_retention_withdraws_the_code_too(app, client, session, smtp):
+    sanne, code, link = issued(app, client, session, smtp)
+    # 90 days after the last quiz day (Friday 20 November) the scheduler erases.
+    retention.run(session, at("2027-02-19 03:30"), days=90)
+    session.refresh(sanne)
+    assert sanne.status == "erased" and sanne.certificate_code is None
+    assert client.get("/deelnamebewijs/controleren", query_string={"code": code}).status_code == 404
 
 
 def test_the_check_is_rate_limited_per_address(client, session):
