@@ -11,7 +11,9 @@ PDF behind their "Mijn quiz" link, and the public check of a code.
   `?code=` it says whether the code belongs to a certificate we issued,
   and shows only the name and the campaign. An unknown or withdrawn code
   (the participant's data was erased) gets 404, a code that cannot be one
-  of ours 400; lookups are rate-limited per client address.
+  of ours 400; lookups are rate-limited per client address. A code issued
+  stays valid when the organiser later turns certificates off: it was
+  genuinely issued. The access log shows it as `<code>` (quiz.ops.logs).
 """
 
 from __future__ import annotations
