@@ -17,12 +17,14 @@ from sqlalchemy import select
 from quiz.answering.answers import record_answer
 from quiz.delivery.outbox import enqueue
 from quiz.delivery.sender import send_due
+from quiz.followups import certificate
 from quiz.followups.bespreekkaart import pdf_available
 from quiz.models import Campaign, Participant
 from quiz.rights import retention
 from tests.admin_factories import AdminClient, import_meldcode, make_organiser
 from tests.answer_factories import links, make_players, make_quiz, send_question
 from tests.conftest import at
+from tests.factories import make_participant
 from tests.test_admin_campaigns import valid_form
 
 MONDAY = at("2026-11-16 07:30")
@@ -139,6 +141,16 @@ def test_a_tampered_link_gets_the_dutch_400_page(client, session, path):
     response = client.get("/mijn-quiz/nietgoed.abc" + path)
     assert response.status_code == 400
     assert "Deze link naar Mijn quiz klopt niet" in response.text
+
+
+def test_a_code_clash_is_retried_with_a_new_code(app, client, session, smtp, monkeypatch):
+    sanne, code, link = issued(app, client, session, smtp)
+    kees = make_participant(session, sanne.campaign, MONDAY, email="kees@example.org")
+    fresh = iter([code, "ABCD-EFGH-JKMN"])  # the first clashes with Sanne's (unique index)
+    monkeypatch.setattr(certificate, "new_code", lambda: next(fresh))
+    assert certificate.issue_code(session, kees) == "ABCD-EFGH-JKMN"
+    session.refresh(sanne)
+    assert sanne.certificate_code == code
 
 
 # --- the public check --------------------------------------------------------------
