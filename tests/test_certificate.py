@@ -17,7 +17,7 @@ from sqlalchemy import select
 from quiz.answering.answers import record_answer
 from quiz.delivery.outbox import enqueue
 from quiz.delivery.sender import send_due
-from quiz.followups import certificate
+from quiz.followups import certificate_code
 from quiz.followups.bespreekkaart import pdf_available
 from quiz.models import Campaign, Participant
 from quiz.rights import retention
@@ -147,8 +147,8 @@ def test_a_code_clash_is_retried_with_a_new_code(app, client, session, smtp, mon
     sanne, code, link = issued(app, client, session, smtp)
     kees = make_participant(session, sanne.campaign, MONDAY, email="kees@example.org")
     fresh = iter([code, "ABCD-EFGH-JKMN"])  # the first clashes with Sanne's (unique index)
-    monkeypatch.setattr(certificate, "new_code", lambda: next(fresh))
-    assert certificate.issue_code(session, kees) == "ABCD-EFGH-JKMN"
+    monkeypatch.setattr(certificate_code, "new_code", lambda: next(fresh))
+    assert certificate_code.issue_code(session, kees) == "ABCD-EFGH-JKMN"
     session.refresh(sanne)
     assert sanne.certificate_code == code
 

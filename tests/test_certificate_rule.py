@@ -9,13 +9,8 @@ from datetime import date
 
 import pytest
 
-from quiz.followups.certificate import (
-    CertificateFacts,
-    availability,
-    last_repeat_day,
-    new_code,
-    normalise_code,
-)
+from quiz.followups.certificate import CertificateFacts, availability, last_repeat_day
+from quiz.followups.certificate_code import new_code, normalise_code
 from tests.conftest import at
 
 # Five questions from Monday 16 November 2026: the last goes out on Friday 20 November.

@@ -1,7 +1,8 @@
-"""The certificate of participation (deelnamebewijs): when it is available,
-its verification code and what it says.
+"""The certificate of participation (deelnamebewijs): when a participant can
+download it. Its code is quiz.followups.certificate_code's, what it says
+quiz.followups.certificate_content's, the pages quiz.followups.certificate_views's.
 
-When (`availability`, a pure rule that takes `now`): the campaign has
+The rule (`availability`, pure, takes `now`): the campaign has
 certificates on, and the participant's quiz is over as far as mail goes:
 - the last question went out (sent, or failed for good: SETTLED, as for the
   summary), and no question or repeat email of theirs is still pending,
@@ -13,37 +14,22 @@ certificates on, and the participant's quiz is over as far as mail goes:
   the last quiz day and sends one question per working day, so the last
   possible repeat goes out (repeat_max * interval + questions - 1) working
   days after the last quiz day (`last_repeat_day`).
-
-The verification code is random (`secrets`), 12 characters from an
-alphabet without look-alikes (no 0/O, 1/I/L, U/V), shown as XXXX-XXXX-XXXX:
-about 58 bits, so guessing one is hopeless even without the rate limit. It
-is made on the first download and kept in `Participant.certificate_code`
-(unique). Erasing the participant's data clears it (quiz.rights.gdpr), and
-from then on the public check says the code is not valid.
 """
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from quiz.answering.answers import last_quiz_day
 from quiz.delivery.planner import SETTLED
 from quiz.delivery.workdays import nth_working_day, parse_skip_dates
 from quiz.models import GONE, Answer, Campaign, Delivery, Option, Participant, RepeatAnswer
 
-CODE_ALPHABET = "ABCDEFGHJKMNPQRSTWXYZ23456789"
-CODE_LENGTH = 12
 OPEN_STATUSES = ("pending", "deferred", "sending")
-
-
-# --- when ----------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -179,135 +165,3 @@ def _not_mastered(session: Session, participant: Participant, question_ids: list
 
 def participant_availability(session: Session, participant: Participant, now: datetime) -> Availability:
     return availability(certificate_facts(session, participant), now)
-
-
-# --- the verification code ----------------------------------------------------------
-
-
-def new_code() -> str:
-    """A random code, e.g. 'K7QM-4XPD-9HT2'."""
-    raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
-    return "-".join(raw[i : i + 4] for i in range(0, CODE_LENGTH, 4))
-
-
-def normalise_code(text: str) -> str | None:
-    """A code as someone typed it (any case, spaces or dashes anywhere) in its
-    stored form; None when it cannot be one of ours."""
-    raw = "".join(ch for ch in text.upper() if ch not in " -\t")
-    if len(raw) != CODE_LENGTH or any(ch not in CODE_ALPHABET for ch in raw):
-        return None
-    return "-".join(raw[i : i + 4] for i in range(0, CODE_LENGTH, 4))
-
-
-def issue_code(session: Session, participant: Participant) -> str:
-    """The participant's code, made now when they have none. Commits.
-
-    A conditional UPDATE: two first downloads at once both try, one sets
-    the code and both read that one back. A clash with another participant's
-    code (unique index) is retried with a new code.
-    """
-    for _ in range(5):
-        if participant.certificate_code:
-            return participant.certificate_code
-        try:
-            session.execute(
-                update(Participant)
-                .where(Participant.id == participant.id, Participant.certificate_code.is_(None))
-                .values(certificate_code=new_code())
-                .execution_options(synchronize_session=False)
-            )
-            session.commit()
-        except IntegrityError:
-            session.rollback()
-        session.refresh(participant)
-    raise RuntimeError("could not make a unique certificate code")
-
-
-def holder_of(session: Session, code: str) -> Participant | None:
-    """The participant a (normalised) code belongs to; None after erasure."""
-    return session.scalar(
-        select(Participant).where(Participant.certificate_code == code, Participant.status != "erased")
-    )
-
-
-# --- what it says -----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class QuestionLine:
-    position: int
-    title: str
-    answered: bool
-    correct: bool
-    repeat_correct: bool | None  # the newest repeat answer, when there is one
-
-
-@dataclass(frozen=True)
-class CertificateContent:
-    name: str
-    campaign: str
-    first_day: date | None
-    last_day: date | None
-    lines: list[QuestionLine]
-    code: str
-
-    @property
-    def total(self) -> int:
-        return len(self.lines)
-
-    @property
-    def answered(self) -> int:
-        return sum(1 for line in self.lines if line.answered)
-
-    @property
-    def score(self) -> int:
-        return sum(1 for line in self.lines if line.correct)
-
-
-def certificate_content(session: Session, participant: Participant, code: str) -> CertificateContent:
-    """Name, campaign, the days the quiz emails went out, each question with
-    the first answer (and the newest repeat answer), and the code."""
-    campaign = participant.campaign
-    zone = ZoneInfo(campaign.timezone)
-    questions = campaign.question_set.questions if campaign.question_set is not None else []
-    first = dict(
-        session.execute(
-            select(Answer.question_id, Option.is_correct)
-            .join(Option, Option.id == Answer.option_id)
-            .where(Answer.participant_id == participant.id)
-        ).all()
-    )
-    repeats: dict[int, bool] = {}
-    for question_id, correct in session.execute(
-        select(RepeatAnswer.question_id, Option.is_correct)
-        .join(Option, Option.id == RepeatAnswer.option_id)
-        .where(RepeatAnswer.participant_id == participant.id)
-        .order_by(RepeatAnswer.round)
-    ):
-        repeats[question_id] = bool(correct)  # the newest round wins
-    sent_first, sent_last = session.execute(
-        select(func.min(Delivery.sent_at), func.max(Delivery.sent_at)).where(
-            Delivery.participant_id == participant.id,
-            Delivery.kind.in_(("question", "repeat")),
-            Delivery.status == "sent",
-        )
-    ).one()
-    return CertificateContent(
-        name=participant.name or "",
-        campaign=campaign.name,
-        first_day=sent_first.astimezone(zone).date() if sent_first else participant.first_quiz_day,
-        last_day=sent_last.astimezone(zone).date()
-        if sent_last
-        else last_quiz_day(campaign, participant, len(questions)),
-        lines=[
-            QuestionLine(
-                position=q.position,
-                title=q.title,
-                answered=q.id in first,
-                correct=bool(first.get(q.id)),
-                repeat_correct=repeats.get(q.id),
-            )
-            for q in questions
-        ],
-        code=code,
-    )

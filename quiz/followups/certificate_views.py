@@ -3,7 +3,7 @@ PDF behind their "Mijn quiz" link, and the public check of a code.
 
 - `/mijn-quiz/<token>/deelnamebewijs` (page, printable) and `….pdf`
   (WeasyPrint, as the bespreekkaart). The first view makes the verification
-  code (quiz.followups.certificate.issue_code). That is a write behind a
+  code (quiz.followups.certificate_code.issue_code). That is a write behind a
   GET on purpose: it is idempotent, the participant decides nothing by it,
   and a mail scanner opening the link only makes the code a little sooner.
   Not available (yet): the Dutch 404 page saying from when.
@@ -28,6 +28,7 @@ from quiz.answering.views import private_page
 from quiz.db import get_session, utcnow
 from quiz.errors import token_pages
 from quiz.followups import certificate as cert
+from quiz.followups import certificate_code, certificate_content
 from quiz.followups.bespreekkaart import pdf_available
 from quiz.formatting import dutch_date
 from quiz.models import Participant
@@ -61,17 +62,17 @@ def _not_available(state: cert.Availability) -> Response:
     return private_page(body, 404)
 
 
-def _content(token: str) -> cert.CertificateContent | Response:
+def _content(token: str) -> certificate_content.CertificateContent | Response:
     session = get_session()
     participant = _participant(token)
     state = cert.participant_availability(session, participant, utcnow())
     if not state.available:
         return _not_available(state)
-    code = cert.issue_code(session, participant)
-    return cert.certificate_content(session, participant, code)
+    code = certificate_code.issue_code(session, participant)
+    return certificate_content.certificate_content(session, participant, code)
 
 
-def _render(content: cert.CertificateContent, token: str, *, for_pdf: bool) -> str:
+def _render(content: certificate_content.CertificateContent, token: str, *, for_pdf: bool) -> str:
     return render_template(
         "certificate/certificate.html",
         c=content,
@@ -118,7 +119,7 @@ def check() -> Response:
         return private_page(render_template("certificate/check.html", code="", result=None, error=None))
     error = holder = None
     status = 200
-    code = cert.normalise_code(raw) if len(raw) <= MAX_CODE_INPUT else None
+    code = certificate_code.normalise_code(raw) if len(raw) <= MAX_CODE_INPUT else None
     if not raw.strip():
         error, status = "Vul de code van het deelnamebewijs in.", 400
     elif code is None:
@@ -128,7 +129,7 @@ def check() -> Response:
             400,
         )
     else:
-        holder = cert.holder_of(get_session(), code)
+        holder = certificate_code.holder_of(get_session(), code)
         status = 200 if holder is not None else 404
     body = render_template(
         "certificate/check.html",
