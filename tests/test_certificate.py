@@ -136,6 +136,16 @@ def test_campaigns_without_certificates_show_nothing_and_serve_404(app, client, 
     assert response.status_code == 404 and "Geen deelnamebewijs" in response.text
 
 
+@needs_pdf
+def test_pdf_downloads_are_limited_per_link(app, client, session, smtp):
+    campaign, qs, sanne, link = run_week(app, session, smtp, certificates_enabled=True)
+    with time_machine.travel(AFTER, tick=False):
+        assert [client.get(link + "/deelnamebewijs.pdf").status_code for _ in range(10)] == [200] * 10
+        refused = client.get(link + "/deelnamebewijs.pdf")
+        assert refused.status_code == 429 and "Even wachten" in refused.text
+        assert client.get(link + "/deelnamebewijs").status_code == 200  # the page is cheap: not limited
+
+
 @pytest.mark.parametrize("path", ["/deelnamebewijs", "/deelnamebewijs.pdf"])
 def test_a_tampered_link_gets_the_dutch_400_page(client, session, path):
     response = client.get("/mijn-quiz/nietgoed.abc" + path)

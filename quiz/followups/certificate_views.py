@@ -2,7 +2,8 @@
 PDF behind their "Mijn quiz" link, and the public check of a code.
 
 - `/mijn-quiz/<token>/deelnamebewijs` (page, printable) and `….pdf`
-  (WeasyPrint, as the bespreekkaart). The first view makes the verification
+  (WeasyPrint, as the bespreekkaart; about 0.3 s a PDF, so downloads are
+  limited per link). The first view makes the verification
   code (quiz.followups.certificate_code.issue_code). That is a write behind a
   GET on purpose: it is idempotent, the participant decides nothing by it,
   and a mail scanner opening the link only makes the code a little sooner.
@@ -32,7 +33,7 @@ from quiz.followups import certificate_code, certificate_content
 from quiz.followups.bespreekkaart import pdf_available
 from quiz.formatting import dutch_date
 from quiz.models import Participant
-from quiz.ratelimits import bad_tokens_per_address, certificate_checks_per_address
+from quiz.ratelimits import bad_tokens_per_address, certificate_checks_per_address, pdfs_per_link
 from quiz.urls import external_url
 
 bp = Blueprint("certificate", __name__)
@@ -94,6 +95,7 @@ def page(token: str) -> Response:
 
 @bp.get("/mijn-quiz/<token:token>/deelnamebewijs.pdf")
 @bad_tokens_per_address
+@pdfs_per_link
 def pdf(token: str) -> Response:
     if not pdf_available():
         abort(404)
