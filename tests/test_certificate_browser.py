@@ -100,3 +100,11 @@ def test_download_the_certificate_from_mijn_quiz_and_check_its_code(live_server,
     expect(page.get_by_text("Dit is geen code van een deelnamebewijs.")).to_be_visible()
     assert page.get_by_label("Controlecode").get_attribute("aria-invalid") == "true"
     assert_accessible(page, "certificate-check-error")
+
+
+def test_certificate_pages_fit_a_phone(live_server, phone):
+    participant_id, token = finished_week(live_server)
+    for path in (f"/mijn-quiz/{token}", f"/mijn-quiz/{token}/deelnamebewijs", "/deelnamebewijs/controleren"):
+        phone.goto(live_server.url + path)
+        assert phone.evaluate("document.documentElement.scrollWidth") <= 375, path
+    expect(phone.get_by_role("button", name="Controleren")).to_be_visible()
