@@ -59,7 +59,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from quiz import admin
     from quiz.answering import discussed
     from quiz.answering import views as answers
-    from quiz.followups import bespreekkaart
+    from quiz.followups import bespreekkaart, certificate_views
     from quiz.rights import account, mydata, unsubscribe
     from quiz.signup import views as signup
 
@@ -68,6 +68,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(account.bp)
     app.register_blueprint(discussed.bp)
     app.register_blueprint(bespreekkaart.bp)
+    app.register_blueprint(certificate_views.bp)
     app.register_blueprint(mydata.bp)
     app.register_blueprint(unsubscribe.bp)
     app.register_blueprint(admin.bp)

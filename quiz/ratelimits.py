@@ -12,6 +12,11 @@ What is limited, and per what:
   from one school's address is not. Once an address is over that limit,
   every request of it to a token route gets 429 until the window ends, a
   genuine link too: a guesser who is cut off learns nothing more.
+- The certificate's PDF: downloads per link (WeasyPrint takes about 0.3 s
+  of a web worker per PDF; one participant needs a handful).
+- The public check of a certificate code (quiz.followups.certificate_views):
+  lookups with a code per client address, so nobody runs through codes to
+  collect names.
 - The organisers' login (quiz.admin.auth): per client address, and
   wrong passwords per account and client address, counted alike for known
   and unknown accounts, so the answer tells nobody which accounts exist,
@@ -59,6 +64,8 @@ SIGNUP_PER_ADDRESS = "30 per 10 minutes;200 per day"
 SIGNUP_PER_EMAIL = "5 per hour;10 per day"
 POSTS_PER_LINK = "20 per minute"
 BAD_TOKENS_PER_ADDRESS = "30 per minute;300 per hour"
+PDFS_PER_LINK = "10 per minute;60 per day"
+CERTIFICATE_CHECKS_PER_ADDRESS = "20 per minute;100 per hour"
 LOGINS_PER_ADDRESS = "10 per minute;50 per hour"
 # Enough for typos, far too few to guess a password of 12 characters or more.
 WRONG_PASSWORDS_PER_ACCOUNT_AND_ADDRESS = "5 per 15 minutes"
@@ -127,6 +134,10 @@ def _bad_token(response: Response) -> bool:
     return response.status_code in (400, 410)
 
 
+def _has_code(response: Response) -> bool:
+    return request.args.get("code") is not None
+
+
 def _wrong_password(response: Response) -> bool:
     return response.status_code == 401
 
@@ -158,6 +169,10 @@ signup_per_email = RateLimit(SIGNUP_PER_EMAIL, "signup-email", email_key)
 posts_per_link = RateLimit(POSTS_PER_LINK, "token-post", link_key, counts=_counted)
 bad_tokens_per_address = RateLimit(
     BAD_TOKENS_PER_ADDRESS, "bad-token", client_address, methods=None, counts=_bad_token
+)
+pdfs_per_link = RateLimit(PDFS_PER_LINK, "pdf-per-link", link_key, methods=None)
+certificate_checks_per_address = RateLimit(
+    CERTIFICATE_CHECKS_PER_ADDRESS, "certificate-check", client_address, methods=None, counts=_has_code
 )
 logins_per_address = RateLimit(LOGINS_PER_ADDRESS, "login", client_address)
 wrong_passwords = RateLimit(

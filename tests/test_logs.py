@@ -131,6 +131,13 @@ def test_redact_hashes_addresses_and_drops_tokens(app):
     assert f"<e-mail #{hash_email('jan.jansen@example.org')}>" in out
     # Paths without tokens stay readable.
     assert redact("GET /admin/campagnes/3 200") == "GET /admin/campagnes/3 200"
+    # A certificate code leads to a name: out of the log too, whatever else the query holds.
+    assert redact('"GET /deelnamebewijs/controleren?code=K7QM-4XPD-9HT2 HTTP/1.1"') == (
+        '"GET /deelnamebewijs/controleren?code=<code> HTTP/1.1"'
+    )
+    assert redact("/deelnamebewijs/controleren?x=1&code=k7qm+4xpd#top") == (
+        "/deelnamebewijs/controleren?x=1&code=<code>#top"
+    )
 
 
 def test_the_app_logs_through_the_filter(app, caplog):

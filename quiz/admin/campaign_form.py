@@ -83,6 +83,9 @@ class CampaignForm(DutchForm):
     followups_enabled = BooleanField("Vervolgmails sturen (gespreksvraag en hoe het team antwoordde)")
     reminders_enabled = BooleanField("Herinnering aan een onbeantwoorde vraag in de volgende vraagmail")
     summary_enabled = BooleanField("Slotmail met de uitslag sturen")
+    certificates_enabled = BooleanField(
+        "Deelnamebewijs: deelnemers kunnen na de quiz een pdf downloaden, met een controlecode"
+    )
 
     parsed_skip_dates: list[str]
 
@@ -156,6 +159,7 @@ def fill_form(form: CampaignForm, campaign: Campaign) -> None:
     form.followups_enabled.data = campaign.followups_enabled
     form.reminders_enabled.data = campaign.reminders_enabled
     form.summary_enabled.data = campaign.summary_enabled
+    form.certificates_enabled.data = campaign.certificates_enabled
 
 
 def _aware(value: datetime | None, zone: ZoneInfo) -> datetime | None:
@@ -198,3 +202,4 @@ def apply_form(form: CampaignForm, campaign: Campaign) -> None:
     campaign.followups_enabled = bool(form.followups_enabled.data)
     campaign.reminders_enabled = bool(form.reminders_enabled.data)
     campaign.summary_enabled = bool(form.summary_enabled.data)
+    campaign.certificates_enabled = bool(form.certificates_enabled.data)

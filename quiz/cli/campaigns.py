@@ -1,4 +1,4 @@
-"""Campaign commands: create, list, show (and `ensure-default` for `make run`)."""
+"""Campaign commands: create, edit, list, show (and `ensure-default` for `make run`)."""
 
 from __future__ import annotations
 
@@ -70,9 +70,15 @@ def register(group: AppGroup) -> None:
         "--reminders/--no-reminders", default=True, show_default=True, help="'Nog niet beantwoord' block."
     )
     @click.option("--summary/--no-summary", default=True, show_default=True, help="Summary after the quiz.")
+    @click.option(
+        "--certificates/--no-certificates",
+        default=False,
+        show_default=True,
+        help="Certificates of participation.",
+    )
     def create(
         slug, name, set_slug, start_mode, start_date, send_time, tz, skip_dates, signup_opens, signup_closes,
-        followup_time, followups, reminders, summary,
+        followup_time, followups, reminders, summary, certificates,
     ):  # noqa: ANN001, ANN202, PLR0913  # fmt: skip
         """Create a campaign SLUG that sends a question set."""
         from quiz.questionsets.store import latest_version
@@ -101,6 +107,7 @@ def register(group: AppGroup) -> None:
             followups_enabled=followups,
             reminders_enabled=reminders,
             summary_enabled=summary,
+            certificates_enabled=certificates,
             timezone=tz,
             skip_dates=sorted({d.date().isoformat() for d in skip_dates}),
             signup_opens_at=_local_moment(signup_opens, zone, "--signup-opens"),
@@ -112,6 +119,26 @@ def register(group: AppGroup) -> None:
         session.add(c)
         session.commit()
         click.echo(f"Created campaign {slug!r} with {len(question_set.questions)} questions.")
+
+    @campaign.command("edit")
+    @click.argument("slug")
+    @click.option(
+        "--certificates/--no-certificates",
+        default=None,
+        help="Certificates of participation (default: unchanged).",
+    )
+    def edit(slug: str, certificates: bool | None) -> None:
+        """Change settings of campaign SLUG; what is not given stays as it is."""
+        session = get_session()
+        c = session.scalar(select(Campaign).where(Campaign.slug == slug))
+        if c is None:
+            raise click.BadParameter(f"no campaign {slug!r}", param_hint="SLUG")
+        changed = []
+        if certificates is not None:
+            c.certificates_enabled = certificates
+            changed.append(f"certificates {'on' if certificates else 'off'}")
+        session.commit()
+        click.echo(f"Campaign {slug!r}: {', '.join(changed) or 'nothing changed'}.")
 
     @campaign.command("list")
     def list_() -> None:
@@ -155,6 +182,7 @@ def register(group: AppGroup) -> None:
             f"reminders {'on' if c.reminders_enabled else 'off'}; "
             f"summary {'at ' + format(c.followup_time, '%H:%M') if c.summary_enabled else 'off'}",
             f"skip dates    {', '.join(c.skip_dates or []) or '-'}",
+            f"certificates  {'on' if c.certificates_enabled else 'off'}",
             f"signup        {_fmt(c.signup_opens_at, zone)} .. {_fmt(c.signup_closes_at, zone)}"
             f" ({c.signup_state(utcnow())})",
         ]

@@ -24,6 +24,7 @@ from sqlalchemy.orm.exc import UnmappedInstanceError
 from quiz.answering.stats import Distribution, cached_question_figures
 from quiz.db import get_session
 from quiz.delivery.emails import base_context
+from quiz.followups.certificate import Availability, participant_availability
 from quiz.links import answer_token, discussed_token, manage_token
 from quiz.models import Answer, Delivery, Question, QuestionSet
 from quiz.questionsets.view import CACHE_SECONDS, QuestionView, question_view
@@ -146,7 +147,8 @@ def _set_info(session: Session, question_set_id: int) -> _SetInfo | None:
 
 def summary_context(delivery: Delivery, now: datetime) -> dict[str, Any]:
     """Score, every question with its correct answer, explanation and
-    discussion prompt, the bespreekkaart and an invitation to pass the quiz on."""
+    discussion prompt, the bespreekkaart, the certificate (a link, or from
+    when) and an invitation to pass the quiz on."""
     session = _session(delivery)
     participant = delivery.participant
     campaign = participant.campaign
@@ -167,6 +169,10 @@ def summary_context(delivery: Delivery, now: datetime) -> dict[str, Any]:
             continue
         option = view.option(chosen[question_id]) if question_id in chosen else None
         items.append({"q": view, "correct": view.correct, "chosen": option})
+    # A stand-in participant (the organisers' test mail) has no certificate.
+    certificate = (
+        participant_availability(session, participant, now) if participant.id else Availability("off")
+    )
     ctx = base_context(delivery)
     ctx.update(
         items=items,
@@ -175,6 +181,10 @@ def summary_context(delivery: Delivery, now: datetime) -> dict[str, Any]:
         score=sum(1 for i in items if i["chosen"] is not None and i["chosen"].is_correct),
         card_url=external_url("bespreekkaart.card", slug=info.slug, version=info.version),
         manage_url=external_url("account.my_quiz", token=manage_token(participant.id)),
+        certificate=certificate,
+        certificate_url=external_url("certificate.page", token=manage_token(participant.id))
+        if certificate.available
+        else None,
     )
     return ctx
 

@@ -1,4 +1,4 @@
-"""Logs without email addresses or link tokens.
+"""Logs without email addresses, link tokens or certificate codes.
 
 A token in a path is a credential (it answers, unsubscribes or erases), and
 an email address is personal data; neither belongs in a log file that
@@ -10,7 +10,8 @@ operators copy around. Three places need it:
   those are, the URL map says: every route declares its token as
   `<token:token>` (quiz.urls.TokenConverter), and create_app hands the map to
   `learn_token_routes` once every blueprint is registered. No list by hand,
-  so a new token route is redacted from its first request.
+  so a new token route is redacted from its first request. A certificate's
+  verification code in a query string (`?code=`) becomes `<code>`.
 - `RedactingFilter`: a logging filter applying `redact` to every record; the
   app installs it on its own handlers and the root logger's.
 - `GunicornLogger`: gunicorn's access log writes the request line, which
@@ -52,6 +53,9 @@ _token_path: re.Pattern[str] | None = None
 # Deliberately narrower than RFC 5322 in the local part, so a path or query
 # before an address is not swallowed; "%40" is an address in a query string.
 _EMAIL = re.compile(r"[\w.+-]+(?:@|%40)[\w-]+(?:\.[\w-]+)+", re.UNICODE)
+# A certificate's verification code in the public check's query string
+# (quiz.followups.certificate_views): it leads to a name, so it stays out too.
+_CERTIFICATE_CODE = re.compile(r"([?&]code=)[^&\s\"'#]*")
 
 
 def hash_email(address: str) -> str:
@@ -91,7 +95,7 @@ def knows_token_routes() -> bool:
 
 
 def redact(text: str) -> str:
-    """`text` with email addresses hashed and link tokens removed."""
+    """`text` with email addresses hashed, link tokens and certificate codes removed."""
     if _token_path is not None:
         # Again until nothing changes: matches do not overlap, so of a path
         # with two tokens one pass takes only one. A redacted segment ("<token>")
@@ -99,6 +103,7 @@ def redact(text: str) -> str:
         redacted = _token_path.sub(r"\1<token>", text)
         while redacted != text:
             text, redacted = redacted, _token_path.sub(r"\1<token>", redacted)
+    text = _CERTIFICATE_CODE.sub(r"\1<code>", text)
     return _EMAIL.sub(lambda m: f"<e-mail #{hash_email(m.group(0).replace('%40', '@'))}>", text)
 
 

@@ -2,7 +2,9 @@
 
 Every quiz email carries the link; there is no password. The page shows
 which days were sent, answered and right, links to questions still open,
-when the next question arrives and, at the end, the score. It only reads.
+when the next question arrives and, at the end, the score and the
+certificate of participation (when the campaign gives one: the link, or
+from when). It only reads.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from quiz.db import get_session, utcnow
 from quiz.delivery.planner import send_slot
 from quiz.delivery.workdays import nth_working_day, parse_skip_dates
 from quiz.errors import token_pages
+from quiz.followups.bespreekkaart import pdf_available
+from quiz.followups.certificate import participant_availability
 from quiz.models import Answer, Delivery, Participant
 from quiz.questionsets.view import QuestionView, question_view
 from quiz.ratelimits import bad_tokens_per_address
@@ -156,6 +160,8 @@ def my_quiz(token: str) -> Response:
         participant=participant,
         campaign=participant.campaign,
         p=progress(participant, now, token),
+        certificate=participant_availability(get_session(), participant, now),
+        certificate_pdf=pdf_available(),
         now=now,
         token=token,
     )

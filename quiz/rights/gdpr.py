@@ -8,7 +8,8 @@
   organiser may retry the address (quiz.delivery.outbox.requeue), an unsubscribe is
   one, and nothing undoes it.
 - Erasing removes every personal field of the participant (address, name,
-  organisation, sector, role, consent record), the client fingerprints and
+  organisation, sector, role, consent record, the certificate's verification
+  code, so the certificate no longer verifies), the client fingerprints and
   user agents of their link hits and any delivery error text (an SMTP reply
   may quote the address), and cancels what was still to be sent (as
   unsubscribing does). The
@@ -43,7 +44,10 @@ STATUS_NAMES = {
     "bounced": "e-mail kwam niet aan",
     "erased": "gewist",
 }
-PERSONAL_FIELDS = ("email", "name", "organisation", "sector", "role", "consent_at", "consent_version")
+# certificate_code too: once erased, the certificate no longer verifies.
+PERSONAL_FIELDS = (
+    "email", "name", "organisation", "sector", "role", "consent_at", "consent_version", "certificate_code",
+)  # fmt: skip
 
 
 def unsubscribe(session: Session, participant: Participant, now: datetime) -> bool:
@@ -145,6 +149,7 @@ def export_data(session: Session, participant: Participant) -> dict[str, Any]:
             "confirmed_at": iso(participant.confirmed_at),
             "first_quiz_day": participant.first_quiz_day.isoformat() if participant.first_quiz_day else None,
             "status_changed_at": iso(participant.status_changed_at),
+            "certificate_code": participant.certificate_code,
         },
         "campaign": {"name": campaign.name, "slug": campaign.slug},
         "answers": [
