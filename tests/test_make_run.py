@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from flask.testing import FlaskCliRunner
+from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -49,11 +49,12 @@ def run_setup(db_url: str, tmp_path: Path) -> list[str]:
 
 
 def test_the_recipe_imports_the_shipped_set_and_makes_a_public_campaign(
-    db_url: str, session: Session, tmp_path: Path
+    client: FlaskClient, db_url: str, session: Session, tmp_path: Path
 ) -> None:
     init_db, imported, campaign = run_setup(db_url, tmp_path)
     assert imported == "Imported 'meldcode' version 1 as a new set (5 questions).\n"
-    assert campaign.startswith("Created campaign 'meldcodequiz'")
+    assert campaign == "Created campaign 'meldcodequiz' (public: / serves it).\n"
+    assert 'name="email"' in client.get("/").text
     # A restart leaves everything as it is.
     _, imported, campaign = run_setup(db_url, tmp_path)
     assert "'meldcode' version 1 is already present, left as is" in imported
