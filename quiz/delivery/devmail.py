@@ -14,6 +14,8 @@ from email.utils import parsedate_to_datetime
 from flask import Blueprint, abort, current_app, render_template
 from markupsafe import Markup, escape
 
+from quiz.security import links_leave_the_frame
+
 bp = Blueprint("devmail", __name__, url_prefix="/dev/mailbox")
 
 _URL = re.compile(r"https?://[^\s<>\"']+")
@@ -77,4 +79,5 @@ def show(key: str) -> str:
 
 @bp.get("/<key>/html")
 def html(key: str) -> str:
-    return _part(_load(key), "html")
+    # Shown in a sandboxed frame on the message's page: links open in the whole window.
+    return links_leave_the_frame(_part(_load(key), "html"))
