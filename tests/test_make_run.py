@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -86,3 +87,47 @@ def test_make_run_starts_on_a_database_with_answers_on_an_older_version(
     assert [(qs.slug, qs.version) for qs in session.scalars(select(QuestionSet))] == [("meldcode", 1)]
     assert session.scalar(select(func.count(Answer.id))) == 1
     assert session.scalars(select(Campaign)).one().question_set_id == v1.id
+
+
+def address_line() -> str:
+    """The Makefile's `run` line that prints the address, as bash runs it."""
+    recipe = re.search(r"^run:.*\n((?:\t.*\n)+)", (ROOT / "Makefile").read_text("utf-8"), re.M)
+    assert recipe is not None
+    line = next(line for line in recipe.group(1).splitlines() if "gunicorn.conf.py" in line)
+    bin_dir = str(Path(sys.executable).parent)
+    line = line.strip().lstrip("@").replace("$(CURDIR)/$(BIN)", bin_dir).replace("$(BIN)", bin_dir)
+    return line.replace("$$", "$")
+
+
+@pytest.mark.parametrize(
+    ("settings", "address", "listening"),
+    [
+        ({}, "http://127.0.0.1:5000", "127.0.0.1:5000"),
+        ({"PORT": "8123"}, "http://127.0.0.1:8123", "127.0.0.1:8123"),
+        ({"PORT": "8123", "QUIZ_BIND": "0.0.0.0:8200"}, "http://127.0.0.1:8200", "0.0.0.0:8200"),
+    ],
+)
+def test_make_run_prints_the_address_the_web_process_uses(
+    settings: dict[str, str], address: str, listening: str
+) -> None:
+    """Issue 19, item 9: it printed http://127.0.0.1:5000 whatever PORT or QUIZ_BIND said."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PORT", "QUIZ_BIND", "QUIZ_BASE_URL")}
+    done = subprocess.run(
+        ["bash", "-c", address_line()],
+        cwd=ROOT,
+        env={**env, **settings},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == f"Open {address} (dev mailbox: {address}/dev/mailbox); listening on {listening}."
+    if address == "http://127.0.0.1:5000":
+        assert lines[1:] == []
+    else:
+        # Links in emails still go to the default QUIZ_BASE_URL; the next line says how to follow them.
+        assert lines[1:] == [
+            "Links in emails go to QUIZ_BASE_URL=http://127.0.0.1:5000. To follow them to this process, "
+            f"set QUIZ_BASE_URL={address} (environment or .env)."
+        ]
