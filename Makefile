@@ -57,11 +57,14 @@ nginx:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq nginx >/dev/null; \
 	fi
 
+# `python gunicorn.conf.py` prints the address the web process will use:
+# QUIZ_BIND, else PORT (default 5000), from the environment or .env, as honcho
+# hands them to it (e.g. `PORT=8000 make run`).
 run: setup
 	$(BIN)/flask --app wsgi quiz init-db
 	$(BIN)/flask --app wsgi quiz questions import questions/meldcode.toml
 	$(BIN)/flask --app wsgi quiz campaign ensure-default
-	@echo "Open http://127.0.0.1:5000 (dev mailbox: http://127.0.0.1:5000/dev/mailbox)"
+	@PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/honcho run python gunicorn.conf.py
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/honcho start -f Procfile
 
 lint: setup

@@ -2,6 +2,9 @@
 
     gunicorn --config gunicorn.conf.py wsgi:app
 
+`python gunicorn.conf.py` prints the address the web process will listen on
+(`make run` does, before it starts the processes).
+
 Every value can still be overridden for one run with GUNICORN_CMD_ARGS or a
 command-line flag. bench/answer.py starts the server with exactly this file.
 """
@@ -68,3 +71,27 @@ preload_app = True
 accesslog = "-"
 errorlog = "-"
 logger_class = "quiz.ops.logs.GunicornLogger"
+
+
+def _address(bound: str) -> str:
+    """The address to open in a browser for a gunicorn bind value."""
+    if bound.startswith(("unix:", "fd://")):
+        return bound
+    host, _, port = bound.rpartition(":")
+    # A wildcard bind listens on every address; this machine's browser uses loopback.
+    if host in ("", "0.0.0.0", "[::]"):
+        host = "127.0.0.1"
+    return f"http://{host}:{port}"
+
+
+if __name__ == "__main__":
+    from quiz.config import load_settings
+
+    address = _address(bind[0])
+    print(f"Open {address} (dev mailbox: {address}/dev/mailbox); listening on {bind[0]}.")
+    base_url = load_settings()["QUIZ_BASE_URL"]
+    if base_url != address:
+        print(
+            f"Links in emails go to QUIZ_BASE_URL={base_url}. To follow them to this process, "
+            f"set QUIZ_BASE_URL={address} (environment or .env)."
+        )

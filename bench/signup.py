@@ -97,7 +97,7 @@ def seed_campaign() -> None:
         s.add(qs)
         s.flush()
         s.add(Campaign(slug="bench", name="Bench", question_set_id=qs.id, start_mode="rolling",
-                       send_time=dtime(7, 30), skip_dates=[], created_at=now))  # fmt: skip
+                       send_time=dtime(7, 30), skip_dates=[], created_at=now, public=True))  # fmt: skip
         s.commit()
     database(app).dispose()
 

@@ -28,6 +28,7 @@ from sqlalchemy import (
     and_,
     func,
 )
+from sqlalchemy import text as sql_text
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -143,6 +144,14 @@ class Campaign(Base):
         CheckConstraint(
             "repeat_interval_days BETWEEN 1 AND 60 AND repeat_max BETWEEN 1 AND 5", name="repeat_bounds"
         ),
+        # At most one campaign is public: the database, not the code path, says so.
+        Index(
+            "uq_campaign_public",
+            "public",
+            unique=True,
+            sqlite_where=sql_text("public"),
+            postgresql_where=sql_text("public"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -173,6 +182,10 @@ class Campaign(Base):
     repeat_max: Mapped[int] = mapped_column(Integer, default=2, server_default="2")
     # Whether participants can download a certificate of participation.
     certificates_enabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    # The campaign the front page `/` signs people up for, chosen by an
+    # organiser (issue 19): creating another campaign never moves `/`. With
+    # none public, `/` lists the campaigns whose signup is open.
+    public: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     question_set: Mapped[QuestionSet | None] = relationship()

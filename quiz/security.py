@@ -27,6 +27,8 @@
 
 from __future__ import annotations
 
+import re
+
 from flask import Flask, request
 from werkzeug.wrappers import Response
 
@@ -66,6 +68,23 @@ FRAMED_EMAIL_CSP = "; ".join(
     ]
 )
 FRAMED_ENDPOINTS = frozenset({"devmail.html", "admin.question_preview_html"})
+_HEAD = re.compile(r"<head(\s[^>]*)?>", re.IGNORECASE)
+
+
+def links_leave_the_frame(html: str) -> str:
+    """An email's HTML for a frame on our pages, with `<base target="_top">`.
+
+    A link followed inside the frame would load our page there, and every
+    page of ours refuses to be framed (frame-ancestors 'none'): the reader
+    got the browser's error page. With the base target a click opens the page
+    in the whole window, as a mail client does (the sandbox allows top-level
+    navigation on a click; FRAMED_EMAIL_CSP leaves base-uri open for this).
+    """
+    base = '<base target="_top">'
+    match = _HEAD.search(html)
+    if match is None:
+        return base + html
+    return html[: match.end()] + base + html[match.end() :]
 
 HSTS = "max-age=31536000; includeSubDomains"
 

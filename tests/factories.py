@@ -6,6 +6,7 @@ from datetime import datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from quiz.delivery.workdays import first_working_day_on_or_after
@@ -25,6 +26,9 @@ def make_campaign(session: Session, now: datetime, **fields: Any) -> Campaign:
         "skip_dates": [],
         "created_at": now,
     }
+    # The first campaign is the public one (served at `/`), as an organiser
+    # would choose; later ones are not, unless a test says so.
+    values["public"] = session.scalar(select(Campaign.id).where(Campaign.public.is_(True))) is None
     values.update(fields)
     campaign = Campaign(**values)
     session.add(campaign)

@@ -14,6 +14,7 @@ from quiz.db import utcnow
 from quiz.delivery.emails import render_question_preview
 from quiz.delivery.mail_templates import TEMPLATE_DIR
 from quiz.models import Answer, Delivery, LinkHit, Participant
+from quiz.security import links_leave_the_frame
 from tests.admin_factories import EMAIL, AdminClient, flashes, import_meldcode, make_organiser
 
 
@@ -50,9 +51,11 @@ def test_the_preview_shows_the_email_as_participants_get_it(app, admin, qs):
     frame = admin.get(f"/admin/vragensets/{qs.id}/vraag/2/voorbeeld/email.html")
     assert frame.mimetype == "text/html"
     assert "sandbox" in frame.headers["Content-Security-Policy"]
-    # The same template and code: identical apart from the signed links' timestamps.
+    # The same template and code: identical apart from the signed links'
+    # timestamps, and the base target that makes its links leave the frame.
     strip = re.compile(r"/voorbeeld/[\w.-]+")
-    assert strip.sub("", frame.text) == strip.sub("", email.html)
+    assert strip.sub("", frame.text) == strip.sub("", links_leave_the_frame(email.html))
+    assert '<base target="_top">' in frame.text
 
 
 def test_preview_links_show_the_pages_and_record_nothing(admin, session, qs):

@@ -197,3 +197,53 @@ def test_case_duplicates_become_one_participant_before_the_index(engine):
     migrate(engine, BEFORE_LOWER_EMAIL, down=True)
     migrate(engine, LOWER_EMAIL)
     assert rows(engine, "SELECT count(*) FROM participant WHERE email IS NOT NULL") == [(5,)]
+
+
+# --- campaign.public: the front page keeps the campaign it served ------------
+
+BEFORE_PUBLIC = "a7e3c1d2b845"
+PUBLIC = "3f6b2d9e1c50"
+
+
+def test_the_campaign_the_front_page_served_becomes_the_public_one(engine):
+    """Before issue 19, `/` served the newest campaign with open signup, else
+    the newest. The upgrade marks that one public, so an installation's front
+    page stays the same; then the database refuses a second public campaign."""
+    migrate(engine, BEFORE_PUBLIC)
+    meta = MetaData()
+    meta.reflect(engine, only=["campaign"])
+    campaign = meta.tables["campaign"]
+    now = datetime.now(UTC)
+    row = {
+        "start_mode": "rolling",
+        "send_time": T0.time(),
+        "followup_time": T0.time(),
+        "timezone": "Europe/Amsterdam",
+        "skip_dates": [],
+        "reminders_enabled": True,
+        "summary_enabled": True,
+        "followups_enabled": True,
+        "signup_closes_at": None,
+    }
+    with engine.begin() as conn:
+        conn.execute(
+            insert(campaign),
+            [
+                {**row, "id": 1, "slug": "oud", "name": "Oud", "created_at": now - timedelta(days=60)},
+                # The one `/` served: the newest whose signup is open.
+                {**row, "id": 2, "slug": "open", "name": "Open", "created_at": now - timedelta(days=30),
+                 "signup_closes_at": now + timedelta(days=5)},  # fmt: skip
+                # Newer, but its signup has closed.
+                {**row, "id": 3, "slug": "dicht", "name": "Dicht", "created_at": now - timedelta(days=1),
+                 "signup_closes_at": now - timedelta(hours=1)},  # fmt: skip
+            ],
+        )
+    migrate(engine, PUBLIC)
+    assert rows(engine, "SELECT id FROM campaign WHERE public ORDER BY id") == [(2,)]
+    with pytest.raises(IntegrityError), engine.begin() as conn:
+        conn.execute(text("UPDATE campaign SET public = :yes WHERE id = 3"), {"yes": True})
+
+    migrate(engine, BEFORE_PUBLIC, down=True)
+    assert rows(engine, "SELECT count(*) FROM campaign") == [(3,)]
+    migrate(engine, PUBLIC)
+    assert rows(engine, "SELECT id FROM campaign WHERE public") == [(2,)]

@@ -31,9 +31,25 @@ def test_tick_plans_and_sends_as_if_it_were_then(runner, session, smtp, campaign
     assert early.exit_code == 0 and "Planned: 0" in early.output and smtp.messages == []
     result = runner.invoke(args=["quiz", "tick", "--now", "2026-11-16T07:30+01:00"])
     assert result.exit_code == 0, result.output
-    assert "Planned: 3 (question 3)" in result.output and "Sent 3," in result.output
+    assert "Planned: 3 (question for day 1: 3)" in result.output and "Sent 3," in result.output
     assert "Sending: 3/3" in result.output  # plain progress lines when not on a terminal
     assert sorted(m["Subject"] for m in smtp.messages) == ["Vraag 1 van 5: Vraag 1"] * 3
+
+
+def test_tick_says_which_day_it_planned(runner, session, smtp, campaign):
+    """Issue 19, item 9: on a participant's day 2, `tick --now` said
+    "Planned: 1 (question 1)": the count per kind read as question number 1."""
+    make_participant(session, campaign, at("2026-11-10 12:00"), "p@example.org", first_quiz_day=MON)
+    assert "Planned: 1 (question for day 1: 1)" in runner.invoke(
+        args=["quiz", "tick", "--now", "2026-11-16T07:30+01:00"]
+    ).output
+    day2 = runner.invoke(args=["quiz", "tick", "--now", "2026-11-17T07:30+01:00"])
+    assert day2.exit_code == 0, day2.output
+    assert day2.output.splitlines()[0] == "Planned: 1 (question for day 2: 1)"
+    # The same moment again plans nothing new, and says so.
+    again = runner.invoke(args=["quiz", "tick", "--now", "2026-11-17T07:30+01:00"])
+    assert again.output.splitlines()[0] == "Planned: 0"
+    assert [m["Subject"] for m in smtp.messages] == ["Vraag 1 van 5: Vraag 1", "Vraag 2 van 5: Vraag 2"]
 
 
 def test_tick_refuses_a_moment_without_offset(runner):

@@ -71,13 +71,45 @@ def test_import_of_a_broken_file_writes_nothing(runner: FlaskCliRunner, session:
 def test_import_then_reimport_is_harmless(runner: FlaskCliRunner, session: Session) -> None:
     first = quiz(runner, "import", str(SHIPPED))
     assert first.exit_code == 0, first.output
-    assert first.output == "Imported 'meldcode' version 1 (5 questions).\n"
+    assert first.output == "Imported 'meldcode' version 1 as a new set (5 questions).\n"
     again = quiz(runner, "import", str(SHIPPED))
-    assert again.output == "Unchanged: 'meldcode' version 1 (5 questions).\n"
+    assert again.exit_code == 0
+    assert again.output == f"'meldcode' version 1 is already present, left as is: it equals {SHIPPED}.\n"
+    # Asking for a new version of what is stored already makes no copy.
+    same = quiz(runner, "import", str(SHIPPED), "--new-version")
+    assert same.output == again.output
     assert sets(session) == [("meldcode", 1)]
 
 
-def test_refused_import_explains_new_version(
+def _edit_in_database(session: Session) -> None:
+    """What an organiser's edit in /admin leaves in the database."""
+    question = session.scalars(select(QuestionSet)).one().questions[0]
+    question.title = "Stap 1: aangepast door de organisatie"
+    session.commit()
+
+
+def test_reimport_never_overwrites_edits_made_in_the_database(
+    runner: FlaskCliRunner, session: Session
+) -> None:
+    """Issue 19, item 1: `make run` imports the shipped file at every start;
+    before, that silently undid what an organiser had changed in /admin."""
+    quiz(runner, "import", str(SHIPPED))
+    _edit_in_database(session)
+
+    again = quiz(runner, "import", str(SHIPPED))
+    assert again.exit_code == 0
+    assert again.output.splitlines() == [
+        f"'meldcode' version 1 is already present, left as is: it differs from {SHIPPED} "
+        "(edits made in /admin are kept).",
+        f"To publish the file as version 2: flask --app wsgi quiz questions import {SHIPPED} --new-version",
+    ]
+    session.expire_all()
+    assert session.scalars(select(QuestionSet)).one().questions[0].title == (
+        "Stap 1: aangepast door de organisatie"
+    )
+
+
+def test_new_version_publishes_the_file_next_to_the_answered_one(
     runner: FlaskCliRunner, session: Session, tmp_path: Path
 ) -> None:
     quiz(runner, "import", str(SHIPPED))
@@ -97,16 +129,20 @@ def test_refused_import_explains_new_version(
     edited = tmp_path / "meldcode.toml"
     edited.write_text(text, "utf-8")
 
-    refused = quiz(runner, "import", str(edited))
-    assert refused.exit_code == 1
-    assert "day 1: the correct option would change from B to A" in refused.output
-    assert "flask --app wsgi quiz questions import FILE --new-version" in refused.output
+    kept = quiz(runner, "import", str(edited))
+    assert kept.exit_code == 0
+    assert "'meldcode' version 1 is already present, left as is" in kept.output
     assert sets(session) == [("meldcode", 1)]
 
     published = quiz(runner, "import", str(edited), "--new-version")
     assert published.exit_code == 0
-    assert published.output == "Imported as a new version: 'meldcode' version 2 (5 questions).\n"
+    assert published.output == (
+        "Imported 'meldcode' version 2 as a new version (5 questions). "
+        "Campaigns keep the version they use; choose this one for a campaign in /admin.\n"
+    )
     assert sets(session) == [("meldcode", 1), ("meldcode", 2)]
+    session.expire_all()
+    assert session.get(QuestionSet, qs.id).questions[0].options[1].is_correct
 
 
 def test_export_reimports_unchanged(runner: FlaskCliRunner, tmp_path: Path) -> None:
@@ -117,7 +153,8 @@ def test_export_reimports_unchanged(runner: FlaskCliRunner, tmp_path: Path) -> N
     target = tmp_path / "export.toml"
     assert quiz(runner, "export", "meldcode", "-o", str(target)).exit_code == 0
     assert target.read_text("utf-8") == to_stdout.stdout
-    assert quiz(runner, "import", str(target)).output == "Unchanged: 'meldcode' version 1 (5 questions).\n"
+    again = quiz(runner, "import", str(target))
+    assert again.output == f"'meldcode' version 1 is already present, left as is: it equals {target}.\n"
 
 
 def test_export_of_an_unknown_set(runner: FlaskCliRunner) -> None:

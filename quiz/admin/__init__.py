@@ -10,6 +10,7 @@ from quiz.admin import (  # noqa: F401 - importing a module registers its routes
     preview,
     questions,
     questionsets,
+    sharing,
 )
 from quiz.admin.blueprint import bp
 

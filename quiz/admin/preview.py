@@ -21,6 +21,7 @@ from quiz.delivery.emails import render_question_preview
 from quiz.delivery.mailer import SendError
 from quiz.links import preview_token
 from quiz.models import Campaign, Question
+from quiz.security import links_leave_the_frame
 
 
 def _question(set_id: int, day: int) -> Question | None:
@@ -57,7 +58,8 @@ def question_preview_html(set_id: int, day: int) -> Response:
         return Response("", status=404)
     # quiz.security gives this endpoint the framed-email policy: a sandbox
     # without scripts, links opening outside the frame, framable by us only.
-    return Response(render_question_preview(question, utcnow()).html, mimetype="text/html")
+    html = links_leave_the_frame(render_question_preview(question, utcnow()).html)
+    return Response(html, mimetype="text/html")
 
 
 @bp.route("/vragensets/<int:set_id>/test", methods=["POST"])

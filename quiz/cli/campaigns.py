@@ -1,25 +1,31 @@
-"""Campaign commands: create, edit, list, show (and `ensure-default` for `make run`)."""
+"""Campaign commands: create, edit, list, show, which one `/` serves (`public`), the QR
+code of a campaign's signup link (`qr`), and `ensure-default` for `make run`."""
 
 from __future__ import annotations
 
 import re
 from datetime import datetime, time
+from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
 from flask.cli import AppGroup
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from quiz.db import get_session, utcnow
 from quiz.models import Campaign, Delivery, Participant, Question
+from quiz.signup.public import make_public, open_campaigns, public_campaign, qr_svg, signup_url
+from quiz.urls import external_url
 
 DEFAULT_SLUG = "meldcodequiz"
 
 
 def ensure_default_campaign(session, now) -> tuple[Campaign, bool]:  # noqa: ANN001
-    """The campaign `make run` needs: created, open for signup, when none exists.
+    """The campaign `make run` needs: created, open for signup and public, when none exists.
 
-    A campaign without questions gets the newest version of the shipped
+    An existing database keeps the public campaign its organisers chose (or
+    none). A campaign without questions gets the newest version of the shipped
     "meldcode" set, when that has been imported; one with questions keeps them.
     """
     from quiz.questionsets.store import latest_version
@@ -31,6 +37,7 @@ def ensure_default_campaign(session, now) -> tuple[Campaign, bool]:  # noqa: ANN
         start_mode="rolling",
         created_at=now,
         skip_dates=[],
+        public=session.scalar(select(Campaign.id).where(Campaign.public.is_(True))) is None,
     )
     if campaign.question_set_id is None:
         campaign.question_set = latest_version(session, "meldcode")
@@ -152,10 +159,13 @@ def register(group: AppGroup) -> None:
         rows = session.scalars(select(Campaign).order_by(Campaign.created_at.desc())).all()
         if not rows:
             click.echo("No campaigns yet: `quiz campaign create`.")
+        elif not any(c.public for c in rows):
+            click.echo("No public campaign: / lists the campaigns open for signup (`quiz campaign public`).")
         for c in rows:
             start = c.start_date.isoformat() if c.start_mode == "fixed" and c.start_date else "rolling"
             click.echo(
-                f"{c.slug:<24} {start:<10} {c.send_time:%H:%M} signup {c.signup_state(utcnow()):<8} "
+                f"{'/' if c.public else ' '} {c.slug:<24} {start:<10} {c.send_time:%H:%M} "
+                f"signup {c.signup_state(utcnow()):<8} "
                 f"{counts.get(c.id, 0):>7} participants  {c.name}"
             )
 
@@ -167,14 +177,14 @@ def register(group: AppGroup) -> None:
         from quiz.delivery.workdays import nth_working_day, parse_skip_dates
 
         session = get_session()
-        c = session.scalar(select(Campaign).where(Campaign.slug == slug))
-        if c is None:
-            raise click.BadParameter(f"no campaign {slug!r}", param_hint="SLUG")
+        c = _campaign(session, slug)
         zone = ZoneInfo(c.timezone)
         n = session.scalar(select(func.count()).where(Question.question_set_id == c.question_set_id)) or 0
         qs = c.question_set
         lines = [
             f"campaign      {c.slug} — {c.name}",
+            f"signup link   {signup_url(c)}"
+            + (f" (the public campaign: {external_url('signup.form')} serves it too)" if c.public else ""),
             f"questions     {qs.slug + ' v' + str(qs.version) if qs else '(none)'}: {n}",
             f"start         {c.start_mode}{' ' + c.start_date.isoformat() if c.start_date else ''}",
             f"send time     {c.send_time:%H:%M} {c.timezone}",
@@ -205,11 +215,56 @@ def register(group: AppGroup) -> None:
             lines.append(f"{label:<13} {counts or '-'}")
         click.echo("\n".join(lines))
 
+    @campaign.command("public")
+    @click.argument("slug", required=False)
+    @click.option("--none", "no_campaign", is_flag=True, help="No public campaign: / lists the open ones.")
+    def public(slug: str | None, no_campaign: bool) -> None:
+        """Choose the campaign the front page / serves; without SLUG, say which one it is."""
+        session = get_session()
+        if slug and no_campaign:
+            raise click.UsageError("give a SLUG or --none, not both")
+        if slug or no_campaign:
+            chosen = _campaign(session, slug) if slug else None
+            try:
+                make_public(session, chosen)
+            except IntegrityError:
+                raise click.ClickException(
+                    "another public campaign was chosen at the same moment; nothing changed, try again"
+                ) from None
+        current = public_campaign(session)
+        home = external_url("signup.form")
+        if current is None:
+            names = ", ".join(c.slug for c in open_campaigns(session, utcnow())) or "none"
+            click.echo(f"No public campaign: {home} lists the campaigns open for signup ({names}).")
+        else:
+            click.echo(f"Public campaign: {current.slug!r} — {home} serves its signup form.")
+
+    @campaign.command("qr")
+    @click.argument("slug")
+    @click.option(
+        "-o", "--output", type=click.Path(dir_okay=False), help="The SVG file (default: qr-SLUG.svg)."
+    )
+    def qr(slug: str, output: str | None) -> None:
+        """Write a QR code (SVG) of the campaign's own signup link, for posters and slides."""
+        c = _campaign(get_session(), slug)
+        url = signup_url(c)
+        target = Path(output or f"qr-{c.slug}.svg")
+        target.write_text(qr_svg(url), encoding="utf-8")
+        click.echo(f"Signup link {url}\nQR code written to {target}.")
+
     @campaign.command("ensure-default")
     def ensure_default() -> None:
-        """Create an open, rolling-start campaign when there is none (used by `make run`)."""
+        """Create an open, public, rolling-start campaign when there is none (used by `make run`)."""
         c, created = ensure_default_campaign(get_session(), utcnow())
-        click.echo(f"{'Created' if created else 'Using'} campaign {c.slug!r}.")
+        public = " (public: / serves it)" if c.public else ""
+        click.echo(f"{'Created' if created else 'Using'} campaign {c.slug!r}{public}.")
+
+
+def _campaign(session, slug: str) -> Campaign:  # noqa: ANN001
+    c = session.scalar(select(Campaign).where(Campaign.slug == slug))
+    if c is None:
+        raise click.BadParameter(f"no campaign {slug!r}", param_hint="SLUG")
+    return c
 
 
 def _zone(name: str) -> ZoneInfo:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -56,6 +57,37 @@ def progress(total: int, label: str) -> Iterator[Callable[[int], None]]:
     yield line
 
 
+def _planned_at(now: datetime) -> Counter[tuple[str, int]]:
+    """Outbox rows the planner stamped with `now`, by (kind, day).
+
+    The rules report only a count per kind; "question 1" read as "question
+    number 1" on day 2. Every rule stamps its rows with the round's `now`, so
+    the rows counted before and after a round say which kind and day it
+    planned, without changing the rules' interface.
+    """
+    session = get_session()
+    rows = session.execute(
+        select(Delivery.kind, Delivery.day, func.count())
+        .where(Delivery.created_at == now)
+        .group_by(Delivery.kind, Delivery.day)
+    ).all()
+    session.rollback()  # no open read transaction while the planner writes (SQLite)
+    return Counter({(kind, day): count for kind, day, count in rows})
+
+
+def _what(kind: str, day: int) -> str:
+    if kind == "repeat":  # day = 100 * round + position (quiz.models.Delivery)
+        return f"repeat round {day // 100} of question {day % 100}"
+    return f"{kind} for day {day}" if day else kind
+
+
+def _describe(added: Counter[tuple[str, int]]) -> str:
+    """' (question for day 2: 1; followup for day 1: 3)', or '' when nothing was planned."""
+    if not added:
+        return ""
+    return " (" + "; ".join(f"{_what(kind, day)}: {n}" for (kind, day), n in sorted(added.items())) + ")"
+
+
 def register(group: AppGroup) -> None:
     @group.command("tick")
     @click.option("--now", "now_text", help="Act as if it were this moment (ISO 8601 with offset).")
@@ -65,10 +97,10 @@ def register(group: AppGroup) -> None:
 
         now = _parse_now(now_text)
         app = current_app._get_current_object()  # type: ignore[attr-defined]
+        before = _planned_at(now)
         planned = plan_due(app, now)
-        click.echo(
-            f"Planned: {planned.total} ({', '.join(f'{k} {v}' for k, v in planned.planned.items()) or '-'})"
-        )
+        added = _planned_at(now) - before
+        click.echo(f"Planned: {planned.total}{_describe(added)}")
         if planned.completed:
             click.echo(f"Completed the quiz: {planned.completed} participants")
         due = outbox.count_due(get_session(), now)

@@ -13,7 +13,7 @@ from quiz.db import get_session, utcnow
 from quiz.models import Question, QuestionSet
 from quiz.questionsets import Validated, validate_bytes
 from quiz.questionsets.export import to_toml
-from quiz.questionsets.store import ImportRefused, data_from_model, import_set, latest_version
+from quiz.questionsets.store import data_from_model, import_file, latest_version
 
 
 def _validate_file(path: str) -> Validated | None:
@@ -70,32 +70,43 @@ def register(group: AppGroup) -> None:
     @click.option(
         "--new-version",
         is_flag=True,
-        help="Store the file as a new version of the set instead of updating the newest one.",
+        help="Store the file as a new version of a set that is already stored.",
     )
     def import_(file: str, new_version: bool) -> None:
-        """Validate FILE and store it: all of it, or nothing when anything is wrong."""
+        """Validate FILE and store it when its set is missing, or as a new version.
+
+        A stored set is never overwritten: it may hold edits made in /admin.
+        All of the file is stored, or nothing when anything is wrong.
+        """
         result = _validate_file(file)
         if result is None or result.data is None:
             click.echo("Nothing imported.", err=True)
             raise SystemExit(1)
         try:
-            outcome = import_set(get_session(), result.data, utcnow(), new_version=new_version)
-        except ImportRefused as exc:
-            click.echo(exc.explain(), err=True)
-            raise SystemExit(1) from None
+            outcome = import_file(get_session(), result.data, utcnow(), new_version=new_version)
         except IntegrityError:
             click.echo(
                 "Nothing imported: another import of the same set ran at the same time. Try again.", err=True
             )
             raise SystemExit(1) from None
         qs = outcome.question_set
-        verb = {
-            "created": "Imported",
-            "new_version": "Imported as a new version:",
-            "updated": "Updated",
-            "unchanged": "Unchanged:",
-        }[outcome.action]
-        click.echo(f"{verb} {qs.slug!r} version {qs.version} ({len(result.data.questions)} questions).")
+        name = f"{qs.slug!r} version {qs.version}"
+        if outcome.action == "created":
+            click.echo(f"Imported {name} as a new set ({len(result.data.questions)} questions).")
+        elif outcome.action == "new_version":
+            click.echo(
+                f"Imported {name} as a new version ({len(result.data.questions)} questions). "
+                "Campaigns keep the version they use; choose this one for a campaign in /admin."
+            )
+        elif outcome.action == "present":
+            click.echo(f"{name} is already present, left as is: it equals {file}.")
+        else:
+            click.echo(
+                f"{name} is already present, left as is: it differs from {file} "
+                "(edits made in /admin are kept).\n"
+                f"To publish the file as version {qs.version + 1}: "
+                f"flask --app wsgi quiz questions import {file} --new-version"
+            )
 
     @questions.command("export")
     @click.argument("slug")

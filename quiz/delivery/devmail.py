@@ -14,13 +14,16 @@ from email.utils import parsedate_to_datetime
 from flask import Blueprint, abort, current_app, render_template
 from markupsafe import Markup, escape
 
+from quiz.delivery.mailer import open_dev_mailbox
+from quiz.security import links_leave_the_frame
+
 bp = Blueprint("devmail", __name__, url_prefix="/dev/mailbox")
 
 _URL = re.compile(r"https?://[^\s<>\"']+")
 
 
 def _box() -> mailbox.Maildir:
-    return mailbox.Maildir(current_app.config["QUIZ_DEV_MAILBOX_DIR"], create=True)
+    return open_dev_mailbox(current_app.config["QUIZ_DEV_MAILBOX_DIR"])
 
 
 def _parse(raw: bytes) -> EmailMessage:
@@ -77,4 +80,5 @@ def show(key: str) -> str:
 
 @bp.get("/<key>/html")
 def html(key: str) -> str:
-    return _part(_load(key), "html")
+    # Shown in a sandboxed frame on the message's page: links open in the whole window.
+    return links_leave_the_frame(_part(_load(key), "html"))

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import mailbox
+import os
 import quopri
 import secrets
 import smtplib
@@ -373,6 +374,20 @@ def relay_features(url: str) -> frozenset[str]:
         return transport.features()
 
 
+def open_dev_mailbox(directory: str) -> mailbox.Maildir:
+    """The dev mailbox's Maildir, created when missing, by any number of processes at once.
+
+    `mailbox.Maildir(create=True)` checks, then creates the folder and its
+    tmp/new/cur one by one: the web process and the scheduler starting
+    together on a fresh instance/ raced there (FileExistsError, or
+    FileNotFoundError for a tmp/ not made yet). makedirs(exist_ok=True)
+    of each folder before opening makes creating it harmless to repeat.
+    """
+    for sub in ("tmp", "new", "cur"):
+        os.makedirs(os.path.join(directory, sub), mode=0o700, exist_ok=True)
+    return mailbox.Maildir(directory, create=False)
+
+
 class DevMailboxTransport:
     """Stores messages in a Maildir under instance/ for /dev/mailbox to show."""
 
@@ -380,7 +395,7 @@ class DevMailboxTransport:
         self.directory = directory
 
     def __enter__(self) -> DevMailboxTransport:
-        self._box = mailbox.Maildir(self.directory, create=True)
+        self._box = open_dev_mailbox(self.directory)
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -1,7 +1,14 @@
 """Question sets in the database: import (all or nothing) and the refusal rules.
 
-Re-importing a slug updates its newest version in place. Once participants
-have answered questions of that version, an update may fix texts, but not
+A file from disk (`quiz questions import`, which `make run` calls at every
+start) never overwrites what is stored: `import_file` adds a set that is
+missing, or a new version when asked, and otherwise leaves the database as it
+is, because organisers edit sets in /admin and those edits must survive a
+restart.
+
+The editor in /admin saves through `import_set`, which updates the newest
+version in place. Once participants have answered questions of that
+version, an update may fix texts, but not
 change what recorded answers mean: no removed or moved questions, no removed
 or reordered options, no different correct option. Those changes go into a
 new version (`--new-version`); campaigns keep the version they point at.
@@ -26,6 +33,16 @@ from quiz.questionsets.schema import OptionData, QuestionData, QuestionSetData, 
 class ImportResult:
     question_set: QuestionSet
     # "created" (first version), "new_version", "updated" or "unchanged"
+    action: str
+
+
+@dataclass(frozen=True)
+class FileImport:
+    """What `import_file` did: "created" (the slug was missing), "new_version",
+    "present" (the newest version equals the file) or "kept" (the newest
+    version differs from the file and was left as it is)."""
+
+    question_set: QuestionSet
     action: str
 
 
@@ -132,6 +149,32 @@ def import_set(
     """
     try:
         result = _import(session, data, now, new_version)
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    return result
+
+
+def import_file(
+    session: Session, data: QuestionSetData, now: datetime, *, new_version: bool = False
+) -> FileImport:
+    """Store a set read from a file only when its slug is missing, or as a new version.
+
+    Without `new_version` a stored set is never changed, whatever the file
+    says: the database may hold edits made in /admin, and answers given to
+    it. With `new_version` the file becomes version N+1, unless the newest
+    version already equals it (importing twice does not make two copies).
+    """
+    try:
+        latest = latest_version(session, data.slug, lock=True)
+        if latest is not None and data_from_model(latest) == data:
+            result = FileImport(latest, "present")
+        elif latest is not None and not new_version:
+            result = FileImport(latest, "kept")
+        else:
+            stored = _import(session, data, now, new_version=latest is not None)
+            result = FileImport(stored.question_set, stored.action)
         session.commit()
     except BaseException:
         session.rollback()

@@ -25,15 +25,6 @@ class SignupData:
     role: str | None
 
 
-def current_campaign(session: Session, now: datetime) -> Campaign | None:
-    """The campaign the front page signs people up for: the newest one whose
-    signup is open, else the newest one (so the page can say it is not open)."""
-    campaigns = session.scalars(select(Campaign).order_by(Campaign.created_at.desc())).all()
-    return next((c for c in campaigns if c.signup_state(now) == "open"), None) or (
-        campaigns[0] if campaigns else None
-    )
-
-
 def register(
     session: Session, campaign: Campaign, data: SignupData, now: datetime, resend_after: timedelta
 ) -> str:

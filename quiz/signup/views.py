@@ -15,6 +15,7 @@ from quiz.models import GONE, Campaign, Participant
 from quiz.ratelimits import bad_tokens_per_address, posts_per_link, signup_per_address, signup_per_email
 from quiz.signup import participants
 from quiz.signup.forms import ConfirmForm, SignupForm, one_line
+from quiz.signup.public import open_campaigns, public_campaign
 
 bp = Blueprint("signup", __name__)
 
@@ -56,8 +57,16 @@ def _signup_page(campaign: Campaign | None) -> str | Response:
 @bp.route("/", methods=["GET", "POST"])
 @signup_per_address
 @signup_per_email
-def form() -> str | Response:
-    return _signup_page(participants.current_campaign(get_session(), utcnow()))
+def form() -> str | Response | tuple[str, int]:
+    """The public campaign's form; without one, the campaigns open for signup (quiz.signup.public)."""
+    session = get_session()
+    campaign = public_campaign(session)
+    if campaign is not None:
+        return _signup_page(campaign)
+    campaigns = open_campaigns(session, utcnow())
+    if not campaigns:
+        return render_template("signup/no_campaign.html"), 404
+    return render_template("signup/choose.html", campaigns=campaigns)
 
 
 @bp.route("/c/<slug>", methods=["GET", "POST"])
