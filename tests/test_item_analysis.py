@@ -195,3 +195,22 @@ def test_the_page_names_the_method_and_hides_small_figures(admin, hand_case):
 
 def test_an_unknown_set_is_a_404(admin):
     assert admin.get("/admin/vragensets/999999/itemanalyse").status_code == 404
+
+
+def test_statements_do_not_grow_with_participants(app, session, hand_case):
+    """Set-based: the same statements for 6 complete answer sets as for 16."""
+    from tests.test_dashboard import count_statements
+
+    campaign, qs = hand_case
+    session.expire_all()
+    with count_statements(app) as few:
+        analyse_set(session, qs, min_answers=5)
+    for i in range(10):
+        person = make_participant(session, campaign, utcnow(), email=f"extra{i}@example.org")
+        for day, question in enumerate(qs.questions, start=1):
+            answer(session, person, qs, day, question.correct_option.label)
+    session.expire_all()
+    with count_statements(app) as many:
+        assert analyse_set(session, qs, min_answers=5).complete == 16
+    queries = [s for s in many if not s.startswith("SET ")]  # PostgreSQL's work_mem for the transaction
+    assert len(many) == len(few) and len(queries) <= 4  # the set, its questions, their options, the figures

@@ -135,3 +135,20 @@ def test_the_dashboard_says_when_there_are_no_repeats(admin, session):
     c, _ = campaign_with_set(session)
     html = admin.get(f"/admin/campagnes/{c.id}").text
     assert "Deze campagne stuurt geen herhaalvragen." in html
+
+
+def test_statements_do_not_grow_with_participants(app, session, campaign):
+    from tests.test_dashboard import count_statements
+
+    c, qs = campaign
+    questions = campaign_questions(session, c)
+    with count_statements(app) as few:
+        learning.retention(session, c, questions)
+    for i in range(10):
+        person = make_participant(session, c, utcnow(), email=f"extra{i}@example.org", sector="justitie")
+        answer(session, person, qs, 1, "A")
+        repeat_answer(session, person, qs, 1, "B")
+    with count_statements(app) as many:
+        assert learning.retention(session, c, questions).overall.participants == 19
+    queries = [s for s in many if not s.startswith("SET ")]  # PostgreSQL's work_mem for the transaction
+    assert len(many) == len(few) and len(queries) == 1

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, selectinload
 
+from quiz.admin.figures import roomy_work_mem
 from quiz.models import Answer, Option, Question, QuestionSet
 
 # Below this many complete answer sets a question's figures stay hidden: a
@@ -199,6 +200,7 @@ def analyse_set(
     sums: dict[int, dict[int, OptionSums]] = {q.id: {} for q in questions}
     complete = 0
     if questions:
+        roomy_work_mem(session)
         in_set = Answer.question_id.in_(question_ids)
         is_correct = Answer.option_id.in_(correct_ids or [-1])
         # Per participant who answered every question: their score.

@@ -19,10 +19,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
-from quiz.admin.figures import MIN_ORGANISATION, OTHER, pct
+from quiz.admin.figures import MIN_ORGANISATION, OTHER, pct, roomy_work_mem
 from quiz.models import SECTORS, Answer, Campaign, Participant, Question, RepeatAnswer
 
 MIN_GROUP = MIN_ORGANISATION  # the same five people as the organisations on the dashboard
@@ -74,70 +74,80 @@ class RetentionFigures:
 
 
 def retention(session: Session, campaign: Campaign, questions: list[Question]) -> RetentionFigures:
-    """The campaign's retention figures in two grouped statements."""
+    """The campaign's retention figures in one statement whatever its size."""
+    roomy_work_mem(session)
     correct_ids = [q.correct_option.id for q in questions if q.correct_option is not None] or [-1]
-    # Each participant's first answered repeat round per question.
-    first_round = (
+    round_ = RepeatAnswer.round
+    # Per participant and question, whether their first answered repeat round
+    # was right: one answer per round, so it was when the first round with a
+    # right answer is the first round. No self-join back to that round's row.
+    first_repeat = (
         select(
             RepeatAnswer.participant_id.label("participant_id"),
             RepeatAnswer.question_id.label("question_id"),
-            func.min(RepeatAnswer.round).label("round"),
+            (func.min(round_).filter(RepeatAnswer.option_id.in_(correct_ids)) == func.min(round_)).label(
+                "correct"
+            ),
         )
         .where(RepeatAnswer.question_id.in_([q.id for q in questions] or [-1]))
         .group_by(RepeatAnswer.participant_id, RepeatAnswer.question_id)
         .subquery()
     )
+    # Referenced twice below: PostgreSQL computes a CTE used twice once.
     pairs = (
         select(
             Answer.participant_id.label("participant_id"),
             Answer.question_id.label("question_id"),
             Participant.sector.label("sector"),
             Answer.option_id.in_(correct_ids).label("first_correct"),
-            RepeatAnswer.option_id.in_(correct_ids).label("repeat_correct"),
+            first_repeat.c.correct.label("repeat_correct"),
         )
         .join(
-            first_round,
+            first_repeat,
             and_(
-                first_round.c.participant_id == Answer.participant_id,
-                first_round.c.question_id == Answer.question_id,
-            ),
-        )
-        .join(
-            RepeatAnswer,
-            and_(
-                RepeatAnswer.participant_id == first_round.c.participant_id,
-                RepeatAnswer.question_id == first_round.c.question_id,
-                RepeatAnswer.round == first_round.c.round,
+                first_repeat.c.participant_id == Answer.participant_id,
+                first_repeat.c.question_id == Answer.question_id,
             ),
         )
         .join(Participant, Participant.id == Answer.participant_id)
         .where(Participant.campaign_id == campaign.id)
-        .subquery()
+        .cte("pairs")
     )
+    per_question_and_sector = select(
+        pairs.c.question_id,
+        pairs.c.sector,
+        func.count(),
+        func.count().filter(pairs.c.first_correct),
+        func.count().filter(pairs.c.repeat_correct),
+        literal(0),
+    ).group_by(pairs.c.question_id, pairs.c.sector)
+    # People per sector: a participant with pairs on three questions is one person.
+    people_per_sector = select(
+        literal(None),
+        pairs.c.sector,
+        literal(0),
+        literal(0),
+        literal(0),
+        func.count(pairs.c.participant_id.distinct()),
+    ).group_by(pairs.c.sector)
     per_question: dict[int, Retention] = {}
     per_sector: dict[str | None, Retention] = {}
     overall = Retention("Alle vragen")
-    for question_id, sector, n, first, repeat in session.execute(
-        select(
-            pairs.c.question_id,
-            pairs.c.sector,
-            func.count(),
-            func.count().filter(pairs.c.first_correct),
-            func.count().filter(pairs.c.repeat_correct),
-        ).group_by(pairs.c.question_id, pairs.c.sector)
+    for question_id, sector, *counts in session.execute(
+        union_all(per_question_and_sector, people_per_sector)
     ):
-        n, first, repeat = int(n), int(first), int(repeat)
-        per_question.setdefault(question_id, Retention("")).add(n, first, repeat)
-        per_sector.setdefault(sector, Retention(SECTORS.get(sector or "", "Onbekend"))).add(n, first, repeat)
-        overall.add(n, first, repeat)
-    # One pair per participant and question: a question's pairs are its participants.
-    for figures in per_question.values():
+        n, first, repeat, people = (int(x) for x in counts)
+        group = per_sector.setdefault(sector, Retention(SECTORS.get(sector or "", "Onbekend")))
+        if question_id is None:
+            group.participants = people
+            overall.participants += people
+            continue
+        # One pair per participant and question: a question's pairs are its participants.
+        figures = per_question.setdefault(question_id, Retention(""))
+        figures.add(n, first, repeat)
         figures.participants = figures.pairs
-    for sector, people in session.execute(
-        select(pairs.c.sector, func.count(pairs.c.participant_id.distinct())).group_by(pairs.c.sector)
-    ):
-        per_sector[sector].participants = int(people)
-        overall.participants += int(people)
+        group.add(n, first, repeat)
+        overall.add(n, first, repeat)
     return RetentionFigures(
         overall=overall,
         questions=[(q, per_question.get(q.id, Retention(q.title))) for q in questions],
