@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, func, literal, select, union_all
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from quiz.admin.figures import MIN_ORGANISATION, OTHER, pct, roomy_work_mem
@@ -93,15 +93,23 @@ def retention(session: Session, campaign: Campaign, questions: list[Question]) -
         .group_by(RepeatAnswer.participant_id, RepeatAnswer.question_id)
         .subquery()
     )
-    # Referenced twice below: PostgreSQL computes a CTE used twice once.
-    pairs = (
-        select(
-            Answer.participant_id.label("participant_id"),
-            Answer.question_id.label("question_id"),
-            Participant.sector.label("sector"),
-            Answer.option_id.in_(correct_ids).label("first_correct"),
-            first_repeat.c.correct.label("repeat_correct"),
-        )
+    # Per participant, per question: a pair (0 or 1), right at the first
+    # attempt, right at the first repeat. Counted per participant first and
+    # only then per sector: the people per sector come out as a plain count
+    # (no COUNT DISTINCT), and the sector is looked up once per participant,
+    # not once per pair. About a third less work than grouping the pairs per
+    # question and sector (bench/dashboard.py, CPU time).
+    first_right = Answer.option_id.in_(correct_ids)
+    columns = []
+    for q in questions:
+        on_q = Answer.question_id == q.id
+        columns += [
+            func.count().filter(on_q),
+            func.count().filter(and_(on_q, first_right)),
+            func.count().filter(and_(on_q, first_repeat.c.correct)),
+        ]
+    per_participant = (
+        select(Answer.participant_id.label("participant_id"), *columns)
         .join(
             first_repeat,
             and_(
@@ -109,48 +117,34 @@ def retention(session: Session, campaign: Campaign, questions: list[Question]) -
                 first_repeat.c.question_id == Answer.question_id,
             ),
         )
-        .join(Participant, Participant.id == Answer.participant_id)
-        .where(Participant.campaign_id == campaign.id)
-        .cte("pairs")
+        .group_by(Answer.participant_id)
+        .subquery()
     )
-    per_question_and_sector = select(
-        pairs.c.question_id,
-        pairs.c.sector,
-        func.count(),
-        func.count().filter(pairs.c.first_correct),
-        func.count().filter(pairs.c.repeat_correct),
-        literal(0),
-    ).group_by(pairs.c.question_id, pairs.c.sector)
-    # People per sector: a participant with pairs on three questions is one person.
-    people_per_sector = select(
-        literal(None),
-        pairs.c.sector,
-        literal(0),
-        literal(0),
-        literal(0),
-        func.count(pairs.c.participant_id.distinct()),
-    ).group_by(pairs.c.sector)
-    per_question: dict[int, Retention] = {}
+    sums = [func.coalesce(func.sum(c), 0) for c in list(per_participant.c)[1:]]
+    rows = session.execute(
+        select(Participant.sector, func.count(), *sums)
+        .join(per_participant, per_participant.c.participant_id == Participant.id)
+        .where(Participant.campaign_id == campaign.id)
+        .group_by(Participant.sector)
+    )
+    per_question = {q.id: Retention(q.title) for q in questions}
     per_sector: dict[str | None, Retention] = {}
     overall = Retention("Alle vragen")
-    for question_id, sector, *counts in session.execute(
-        union_all(per_question_and_sector, people_per_sector)
-    ):
-        n, first, repeat, people = (int(x) for x in counts)
+    for sector, people, *counts in rows:
         group = per_sector.setdefault(sector, Retention(SECTORS.get(sector or "", "Onbekend")))
-        if question_id is None:
-            group.participants = people
-            overall.participants += people
-            continue
-        # One pair per participant and question: a question's pairs are its participants.
-        figures = per_question.setdefault(question_id, Retention(""))
-        figures.add(n, first, repeat)
+        group.participants += int(people)
+        overall.participants += int(people)
+        for i, q in enumerate(questions):
+            n, first, repeat = (int(x) for x in counts[3 * i : 3 * i + 3])  # SUM(bigint) is numeric
+            per_question[q.id].add(n, first, repeat)
+            group.add(n, first, repeat)
+            overall.add(n, first, repeat)
+    # One pair per participant and question: a question's pairs are its participants.
+    for figures in per_question.values():
         figures.participants = figures.pairs
-        group.add(n, first, repeat)
-        overall.add(n, first, repeat)
     return RetentionFigures(
         overall=overall,
-        questions=[(q, per_question.get(q.id, Retention(q.title))) for q in questions],
+        questions=[(q, per_question[q.id]) for q in questions],
         sectors=small_sectors_together(per_sector.values()),
     )
 
