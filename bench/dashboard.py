@@ -143,6 +143,7 @@ def seed(app) -> tuple[int, dict[str, int]]:  # noqa: ANN001
             name="Benchmark",
             question_set_id=question_set.id,
             start_mode="rolling",
+            repeats="all",
             created_at=now,
         )
         campaign.skip_dates = []
