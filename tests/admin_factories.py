@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from quiz.admin.organisers import create_organiser
 from quiz.db import utcnow
-from quiz.models import Answer, Campaign, Organiser, Participant, QuestionSet
+from quiz.models import Answer, Campaign, Organiser, Participant, QuestionSet, RepeatAnswer
 from quiz.questionsets import validate_bytes
 from quiz.questionsets.store import import_set
 from tests.factories import make_campaign, make_participant
@@ -100,3 +100,21 @@ def flashes(page_text: str) -> list[str]:
     return [
         re.sub(r"\s+", " ", m).strip() for m in re.findall(r'class="flash[^"]*">(.*?)</p>', page_text, re.S)
     ]
+
+
+def repeat_answer(session: Session, participant: Participant, question_set: QuestionSet, day: int, label: str,
+                  round_: int = 1) -> RepeatAnswer:  # fmt: skip
+    """The participant's answer to question `day` on repeat round `round_`
+    (made directly: the figures do not care how the repeat email went out)."""
+    question = question_set.questions[day - 1]
+    option = next(o for o in question.options if o.label == label)
+    row = RepeatAnswer(
+        participant_id=participant.id,
+        question_id=question.id,
+        round=round_,
+        option_id=option.id,
+        answered_at=utcnow(),
+    )
+    session.add(row)
+    session.commit()
+    return row

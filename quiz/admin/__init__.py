@@ -7,6 +7,7 @@ from quiz.admin import (  # noqa: F401 - importing a module registers its routes
     campaigns,
     dashboard,
     exports,
+    item_analysis_view,
     preview,
     questions,
     questionsets,

@@ -6,6 +6,7 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from werkzeug.wrappers import Response
 
 from quiz.admin import figures as dashboard
+from quiz.admin import learning
 from quiz.admin.blueprint import bp
 from quiz.admin.campaigns import SIGNUP_STATES, get_campaign
 from quiz.admin.charts import Bar, bar_chart, number
@@ -57,7 +58,8 @@ def question_chart(figures: dashboard.QuestionFigures) -> object:
 @bp.route("/campagnes/<int:campaign_id>")
 def campaign_dashboard(campaign_id: int) -> str:
     campaign = get_campaign(campaign_id)
-    d = dashboard.build(get_session(), campaign)
+    session = get_session()
+    d = dashboard.build(session, campaign)
     sector_bars = [Bar(g.name, g.participants, number(g.participants)) for g in d.sectors]
     return render_template(
         "admin/dashboard.html",
@@ -71,6 +73,8 @@ def campaign_dashboard(campaign_id: int) -> str:
         status_names=STATUS_NAMES,
         number=number,
         min_organisation=dashboard.MIN_ORGANISATION,
+        retention=learning.retention(session, campaign, [f.question for f in d.questions]),
+        min_group=learning.MIN_GROUP,
         organisations_shown=ORGANISATIONS_SHOWN,
         retry_hours=current_app.config["QUIZ_OUTBOX_RETRY_HOURS"],
     )

@@ -107,13 +107,20 @@ def campaign_questions(session: Session, campaign: Campaign) -> list[Question]:
     )
 
 
+def roomy_work_mem(session: Session) -> None:
+    """Room for the figures' hash aggregates, for this transaction only.
+
+    The per-participant and per-organisation aggregates (and the retention
+    and item-analysis ones, quiz.admin.learning and quiz.admin.item_analysis)
+    need about 10 MB at 100,000 participants; PostgreSQL's default 4 MB makes
+    them spill to disk and doubles the time."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL work_mem = '32MB'"))
+
+
 def build(session: Session, campaign: Campaign) -> Dashboard:
     """Every figure of the campaign's dashboard, in five queries whatever its size."""
-    if session.get_bind().dialect.name == "postgresql":
-        # The per-participant and per-organisation hash aggregates need about
-        # 10 MB at 100,000 participants; PostgreSQL's default 4 MB makes them
-        # spill to disk and doubles the time. For this transaction only.
-        session.execute(text("SET LOCAL work_mem = '32MB'"))
+    roomy_work_mem(session)
     questions = campaign_questions(session, campaign)
     question_ids = [q.id for q in questions]
     in_campaign = Participant.campaign_id == campaign.id
