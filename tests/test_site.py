@@ -71,6 +71,8 @@ def test_favicon_is_a_real_icon(client):
     assert data[:4] == b"\x00\x00\x01\x00"
     assert int.from_bytes(data[4:6], "little") >= 2
     assert "max-age" in icon.headers["Cache-Control"]
+    again = client.get("/favicon.ico", headers={"If-None-Match": icon.headers["ETag"]})
+    assert again.status_code == 304
 
 
 def test_default_logo_and_name(client):
