@@ -435,3 +435,7 @@ def test_with_answers_the_move_buttons_are_disabled_and_say_why(admin, session, 
     first, second = qs.questions[0].options[0], qs.questions[0].options[1]
     assert response.text.index(f'value="{first.text}"') < response.text.index(f'value="{second.text}"')
     assert snapshot(session, qs) == before
+    # A new question has no answers yet: its answers can still be put in order.
+    new = admin.get(f"/admin/vragensets/{qs.id}/vraag/nieuw").text
+    assert "Verplaatsen kan niet" not in new
+    assert [" disabled" in b for b in move_buttons(new)].count(False) > 0

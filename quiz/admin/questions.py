@@ -48,7 +48,8 @@ def _render(qs, day: int, form: QuestionForm, *, new: bool = False, refusals: li
         refusals=refusals or [],
         notice=notice,
         editable=is_latest(qs),
-        order_locked=order_locked(qs),
+        # A question not saved yet has no answers to keep: its answers move freely.
+        order_locked=not new and order_locked(qs),
         order_locked_reason=ORDER_LOCKED,
     ), status
 
@@ -58,7 +59,7 @@ def _post(qs, day: int, new: bool) -> Response | tuple[str, int]:  # noqa: ANN00
     form = form_from_post(request.form)
     move = request.form.get("move", "")
     if move:
-        if order_locked(qs):  # a page from before the first answer: say why, move nothing
+        if not new and order_locked(qs):  # a page from before the first answer: say why, move nothing
             return _render(qs, day, form, new=new, notice=ORDER_LOCKED, status=409)
         row, _, direction = move.partition(":")
         if row.isdigit():
