@@ -15,7 +15,7 @@ from flask import Flask
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: settings (env / .env / defaults, then `config`), extensions,
     blueprints and CLI commands. Starts no threads and sends no mail."""
-    from quiz import cli, db, errors, formatting, security
+    from quiz import cli, db, errors, formatting, organisation, security
     from quiz.config import check_required, load_settings
     from quiz.extensions import csrf
     from quiz.ops import logs
@@ -45,6 +45,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     security.init_app(app)  # before CSRFProtect: it sets the body limit per route
     csrf.init_app(app)
     formatting.init_app(app)
+    organisation.init_app(app)
     errors.init_app(app)
 
     # The later stages' planning rules and email contents, registered
@@ -61,9 +62,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from quiz.answering import views as answers
     from quiz.followups import bespreekkaart, certificate_views
     from quiz.rights import account, mydata, unsubscribe
+    from quiz.signup import site
     from quiz.signup import views as signup
 
     app.register_blueprint(signup.bp)
+    app.register_blueprint(site.bp)
     app.register_blueprint(answers.bp)
     app.register_blueprint(account.bp)
     app.register_blueprint(discussed.bp)

@@ -15,9 +15,17 @@ from typing import Any
 from dotenv import dotenv_values
 
 DEV_SECRET_KEY = "dev-only-not-secret"
+# Reads well in a sentence ("Je krijgt deze e-mail van het MeldcodeQuiz-team");
+# `quiz check` warns when production still uses it.
+DEFAULT_ORGANISATION_NAME = "het MeldcodeQuiz-team"
 
 # name -> (default, parser). A default of None means "derived" or "unset".
 _BOOL_TRUE = {"1", "true", "yes", "on"}
+
+
+# The logo's file types a browser shows in <img>, with their media types.
+LOGO_TYPES = {".svg": "image/svg+xml", ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
+              ".webp": "image/webp"}  # fmt: skip
 
 
 def _bool(value: str) -> bool:
@@ -40,7 +48,21 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     # The relay offers SMTPUTF8 (RFC 6531), so addresses like jörg@example.org
     # can be mailed; off: signup refuses them. `quiz check` asks the relay.
     "QUIZ_SMTPUTF8": (False, _bool),
-    "QUIZ_ORGANISER_NAME": ("het MeldcodeQuiz-team", str),
+    # Who runs this quiz (quiz/organisation.py): named in the footer, the
+    # colofon, the privacy statement (as the controller) and the emails.
+    "QUIZ_ORGANISATION_NAME": (None, str),
+    "QUIZ_ORGANISATION_ADDRESS": (None, str),
+    "QUIZ_ORGANISATION_WEBSITE": (None, str),
+    "QUIZ_ORGANISATION_KVK": (None, str),
+    "QUIZ_CONTACT_EMAIL": ("contact@meldcodequiz.localhost", str),
+    "QUIZ_CONTACT_PHONE": (None, str),
+    "QUIZ_LOGO_FILE": (None, str),
+    # How long the operator keeps the web server's logs (journal, nginx). The
+    # app cannot enforce it; the privacy statement names it, so set the log
+    # rotation to match (docs/deploy.md, "Logs").
+    "QUIZ_LOG_RETENTION_DAYS": (14, int),
+    # The earlier name of QUIZ_ORGANISATION_NAME, still read when that is unset.
+    "QUIZ_ORGANISER_NAME": (None, str),
     "QUIZ_RATELIMIT_STORAGE_URL": ("memory://", str),
     # Separates the counters of installations that share one Redis.
     "QUIZ_RATELIMIT_KEY_PREFIX": ("quiz", str),
@@ -102,6 +124,8 @@ def load_settings(
     if settings["QUIZ_SECRET_KEY"] is None and settings["QUIZ_ENV"] in ("development", "testing"):
         settings["QUIZ_SECRET_KEY"] = DEV_SECRET_KEY
     settings["QUIZ_BASE_URL"] = settings["QUIZ_BASE_URL"].rstrip("/")
+    if settings["QUIZ_ORGANISATION_NAME"] is None:
+        settings["QUIZ_ORGANISATION_NAME"] = settings["QUIZ_ORGANISER_NAME"] or DEFAULT_ORGANISATION_NAME
     if settings["QUIZ_LOG_FORMAT"] is None:
         # One JSON object per line where a log collector reads them; plain text at a terminal.
         settings["QUIZ_LOG_FORMAT"] = "json" if settings["QUIZ_ENV"] == "production" else "text"
@@ -126,3 +150,9 @@ def check_required(settings: Mapping[str, Any]) -> None:
         raise ConfigError("QUIZ_RETENTION_DAYS must be at least 1 (days after the last quiz day).")
     if settings.get("QUIZ_MAIL_BACKEND") not in ("dev", "smtp"):
         raise ConfigError("QUIZ_MAIL_BACKEND must be 'smtp' or 'dev'.")
+    logo = settings.get("QUIZ_LOGO_FILE")
+    if logo:
+        if Path(logo).suffix.lower() not in LOGO_TYPES:
+            raise ConfigError(f"QUIZ_LOGO_FILE must be one of {', '.join(sorted(LOGO_TYPES))}: {logo}")
+        if not Path(logo).is_file():
+            raise ConfigError(f"QUIZ_LOGO_FILE {logo} does not exist (or is not a file).")

@@ -363,3 +363,79 @@ def test_empty_import_is_explained(admin):
     response = admin.post("/admin/vragensets/importeren", {"text": "  "})
     assert response.status_code == 422
     assert "Kies een bestand of plak de tekst" in response.text
+
+
+# --- the error summary and the reorder buttons (issue 19, item 8) -----------------
+
+
+def summary_links(page: str) -> list[tuple[str, str]]:
+    """(target id, text) of each link in the error summary at the top of the page."""
+    match = re.search(r'<div class="error-summary"[^>]*data-error-summary>(.*?)</div>', page, re.S)
+    assert match, "no error summary"
+    links = re.findall(r'<a href="#([^"]+)">(.*?)</a>', match.group(1), re.S)
+    return [(target, text.replace("&#39;", "'").strip()) for target, text in links]
+
+
+def test_editor_errors_are_summarised_at_the_top_with_a_link_to_each_field(admin, qs):
+    data = form_data(qs.questions[0]) | {"title": "", "option-1-label": "A", "correct": ""}
+    page = admin.post(f"/admin/vragensets/{qs.id}/vraag/1", data).text
+    assert "velden staat wat er niet klopt" not in page
+    assert summary_links(page) == [
+        ("title", "'Titel' is leeg"),
+        (
+            "option-0-label",
+            "Antwoorden: Geen antwoord is als goed gemarkeerd; zet bij precies één antwoord correct = true",
+        ),
+        ("option-1-label", "Antwoord 2: Het label 'A' komt twee keer voor in deze vraag"),
+    ]
+    # Every link has its field on the page.
+    for target, _ in summary_links(page):
+        assert f'id="{target}"' in page
+
+
+def test_set_forms_summarise_their_errors(admin, qs):
+    settings = admin.post(f"/admin/vragensets/{qs.id}/instellingen", {"title": "", "sector_notice": "x"}).text
+    assert summary_links(settings) == [("title", "'Titel' is leeg")]
+    new = admin.post(
+        "/admin/vragensets/nieuw", {"slug": "Proef 2027", "title": "", "sector_notice": "x"}
+    ).text
+    assert [target for target, _ in summary_links(new)] == ["slug", "title"]
+
+
+def move_buttons(page: str) -> list[str]:
+    return re.findall(r"<button[^>]*class=\"icon-button\"[^>]*>[↑↓]</button>", page)
+
+
+def test_without_answers_questions_and_answers_can_be_moved(admin, qs):
+    for url in (f"/admin/vragensets/{qs.id}", f"/admin/vragensets/{qs.id}/vraag/2"):
+        page = admin.get(url).text
+        buttons = move_buttons(page)
+        # Only the first ↑ and the last ↓ are off: there is nowhere to go.
+        assert [" disabled" in b for b in buttons] == [True] + [False] * (len(buttons) - 2) + [True]
+        assert "Verplaatsen kan niet" not in page
+
+
+def test_with_answers_the_move_buttons_are_disabled_and_say_why(admin, session, answered):
+    _, qs = answered
+    for url in (f"/admin/vragensets/{qs.id}", f"/admin/vragensets/{qs.id}/vraag/1"):
+        page = admin.get(url).text
+        assert (
+            '<p class="hint" id="order-locked">Verplaatsen kan niet: er zijn al antwoorden op deze versie'
+            in page
+        )
+        buttons = move_buttons(page)
+        assert buttons and all(" disabled" in b and 'aria-describedby="order-locked"' in b for b in buttons)
+    # A page from before the first answer: the move is refused with the same reason.
+    before = snapshot(session, qs)
+    response = admin.post(
+        f"/admin/vragensets/{qs.id}/vraag/1", form_data(qs.questions[0]) | {"move": "0:down"}
+    )
+    assert response.status_code == 409
+    assert "Verplaatsen kan niet" in response.text
+    first, second = qs.questions[0].options[0], qs.questions[0].options[1]
+    assert response.text.index(f'value="{first.text}"') < response.text.index(f'value="{second.text}"')
+    assert snapshot(session, qs) == before
+    # A new question has no answers yet: its answers can still be put in order.
+    new = admin.get(f"/admin/vragensets/{qs.id}/vraag/nieuw").text
+    assert "Verplaatsen kan niet" not in new
+    assert [" disabled" in b for b in move_buttons(new)].count(False) > 0

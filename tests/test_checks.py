@@ -23,6 +23,9 @@ GOOD = {
     "QUIZ_PROXY_HOPS": 1,
     "QUIZ_METRICS_TOKEN": None,
     "QUIZ_MAIL_FROM": "MeldcodeQuiz <quiz@mail.meldcodequiz.nl>",
+    "QUIZ_ORGANISATION_NAME": "Stichting MeldcodeQuiz",
+    "QUIZ_CONTACT_EMAIL": "info@meldcodequiz.nl",
+    "QUIZ_PRIVACY_CONTACT": "privacy@meldcodequiz.nl",
 }
 SCALED = Layout(web_workers=5, schedulers=2)
 
@@ -67,6 +70,10 @@ def test_a_complete_production_setup_has_no_findings(good):
         ({"QUIZ_METRICS_TOKEN": "abc"}, SCALED, ("error", "QUIZ_METRICS_TOKEN")),
         ({"QUIZ_PROXY_HOPS": 0}, SCALED, ("warning", "QUIZ_PROXY_HOPS")),
         ({"QUIZ_SMTP_CONNECTIONS": "4"}, SCALED, ("warning", "QUIZ_SMTP_CONNECTIONS")),
+        ({"QUIZ_ORGANISATION_NAME": "het MeldcodeQuiz-team"}, SCALED, ("warning", "QUIZ_ORGANISATION_NAME")),
+        ({"QUIZ_CONTACT_EMAIL": "contact@meldcodequiz.localhost"}, SCALED, ("warning", "QUIZ_CONTACT_EMAIL")),
+        ({"QUIZ_PRIVACY_CONTACT": "p@quiz.localhost"}, SCALED, ("warning", "QUIZ_PRIVACY_CONTACT")),
+        ({"QUIZ_ORGANISER_NAME": "GGD Voorbeeldstad"}, SCALED, ("warning", "QUIZ_ORGANISER_NAME")),
     ],
 )
 def test_each_problem_is_found_alone(good, change, layout, expected):

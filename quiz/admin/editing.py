@@ -56,6 +56,10 @@ def dutch(problem: Problem) -> str:
     return MESSAGES[problem.code][1].format(**params)
 
 
+# The editor's fields from top to bottom, and the fields of one option or source row.
+_SECTIONS = ("title", "meldcode_step", "body", "options", "explanation", "discussion_prompt", "sources")
+_ROW_PARTS = ("label", "text", "correct", "feedback", "title", "url")
+_ROW_FIELD = re.compile(r"^(option|source)-(\d+)-(\w+)$")
 _OPTION_PATH = re.compile(r"^options\[(\d+)\]\.?(.*)$")
 _SOURCE_PATH = re.compile(r"^sources\[(\d+)\]\.?(.*)$")
 
@@ -133,6 +137,39 @@ class QuestionForm:
             row = self.source_rows[int(match.group(1))]
             return f"source-{row}-{match.group(2) or 'title'}"
         return path or "options"
+
+    def summary(self) -> list[tuple[str | None, str]]:
+        """The problems for the error summary at the top of the editor: (id of
+        the field to link, message), in the order of the form. The message is
+        the one next to the field, with the row it is in (two rows may both
+        have an empty 'Letter')."""
+        items: list[tuple[str | None, str]] = []
+        for name in sorted(self.errors, key=self._form_order):
+            # The editor's inputs have their field's name as id; anything else gets no link.
+            target: str | None = name if name in _SECTIONS and name not in ("options", "sources") else None
+            where = ""
+            match = _ROW_FIELD.match(name)
+            if match:
+                kind, row, part = match.group(1), int(match.group(2)), match.group(3)
+                target = name
+                where = f"{'Antwoord' if kind == 'option' else 'Bron'} {row + 1}: "
+                if part == "correct":  # the radio button "Goed" of that row
+                    target = f"correct-{row}"
+            elif name == "options":
+                # A problem with the answers as a whole (too few, none marked
+                # correct) links to the first field of the group, as the pattern asks.
+                target, where = "option-0-label", "Antwoorden: "
+            items.extend((target, where + message) for message in self.errors[name])
+        return items
+
+    @staticmethod
+    def _form_order(name: str) -> tuple[int, int, int]:
+        match = _ROW_FIELD.match(name)
+        if match:
+            kind, row, part = match.groups()
+            section = _SECTIONS.index("options" if kind == "option" else "sources")
+            return (section, int(row) + 1, _ROW_PARTS.index(part) if part in _ROW_PARTS else len(_ROW_PARTS))
+        return (_SECTIONS.index(name) if name in _SECTIONS else len(_SECTIONS), 0, 0)
 
     def move_option(self, row: int, step: int) -> None:
         """Swap an option row with its neighbour; its letter moves with it."""

@@ -15,9 +15,11 @@ from quiz.admin.blueprint import bp
 from quiz.admin.editing import QuestionForm, check, form_from_data, form_from_post, padded, renumbered
 from quiz.admin.editing import replace_question as with_question
 from quiz.admin.questionsets import (
+    ORDER_LOCKED,
     editable_set,
     get_set,
     is_latest,
+    order_locked,
     placeholder_question,
     save_set,
     saved_message,
@@ -46,6 +48,9 @@ def _render(qs, day: int, form: QuestionForm, *, new: bool = False, refusals: li
         refusals=refusals or [],
         notice=notice,
         editable=is_latest(qs),
+        # A question not saved yet has no answers to keep: its answers move freely.
+        order_locked=not new and order_locked(qs),
+        order_locked_reason=ORDER_LOCKED,
     ), status
 
 
@@ -54,6 +59,8 @@ def _post(qs, day: int, new: bool) -> Response | tuple[str, int]:  # noqa: ANN00
     form = form_from_post(request.form)
     move = request.form.get("move", "")
     if move:
+        if not new and order_locked(qs):  # a page from before the first answer: say why, move nothing
+            return _render(qs, day, form, new=new, notice=ORDER_LOCKED, status=409)
         row, _, direction = move.partition(":")
         if row.isdigit():
             form.move_option(int(row), -1 if direction == "up" else 1)

@@ -24,6 +24,7 @@ from quiz.questionsets import OptionData, Problem, QuestionData, QuestionSetData
 from quiz.questionsets.export import to_toml
 from quiz.questionsets.store import (
     ImportRefused,
+    answer_count,
     data_from_model,
     import_set,
     latest_version,
@@ -95,6 +96,21 @@ def is_latest(question_set: QuestionSet) -> bool:
     return latest is not None and latest.id == question_set.id
 
 
+# Why the ↑/↓ buttons are disabled on a set with answers: moving a question or
+# an answer would change what the recorded answers mean (store.refusal_reasons).
+ORDER_LOCKED = (
+    "Verplaatsen kan niet: er zijn al antwoorden op deze versie van de set. "
+    "Wil je de volgorde veranderen? Maak dan eerst een nieuwe versie."
+)
+
+
+def order_locked(question_set: QuestionSet, answers: int | None = None) -> bool:
+    """Whether reordering this set's questions or answers would be refused."""
+    if answers is None:
+        answers = answer_count(get_session(), question_set)
+    return answers > 0
+
+
 @bp.route("/")
 def index() -> Response:
     return redirect(url_for("admin.campaigns"))
@@ -147,10 +163,13 @@ def questionset(set_id: int) -> str:
         ).all()
     )
     campaigns = session.scalars(select(Campaign).where(Campaign.question_set_id == set_id)).all()
+    answers = sum(per_question.values())
     return render_template(
         "admin/questionset.html",
         qs=question_set,
-        answers=sum(per_question.values()),
+        answers=answers,
+        order_locked=order_locked(question_set, answers),
+        order_locked_reason=ORDER_LOCKED,
         per_question=per_question,
         campaigns=campaigns,
         editable=is_latest(question_set),

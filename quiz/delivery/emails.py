@@ -66,7 +66,7 @@ def base_context(delivery: Delivery) -> dict[str, Any]:
         "participant": participant,
         "greeting_name": participant.name or "deelnemer",
         "campaign": campaign,
-        "sender_name": app.config["QUIZ_ORGANISER_NAME"],
+        "sender_name": app.config["QUIZ_ORGANISATION_NAME"],
         "privacy_url": external_url("signup.privacy"),
         "signup_url": external_url("signup.form"),
         "unsubscribe_url": unsubscribe,
@@ -150,7 +150,7 @@ def render_question_preview(question: Question, now: datetime) -> RenderedEmail:
     ctx = {
         "greeting_name": "deelnemer",
         "campaign": SimpleNamespace(name=question_set.title if question_set else "MeldcodeQuiz"),
-        "sender_name": current_app.config["QUIZ_ORGANISER_NAME"],
+        "sender_name": current_app.config["QUIZ_ORGANISATION_NAME"],
         "privacy_url": external_url("signup.privacy"),
         "signup_url": external_url("signup.form"),
         "q": view,

@@ -25,7 +25,7 @@ from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 
-from quiz.config import DEV_SECRET_KEY
+from quiz.config import DEFAULT_ORGANISATION_NAME, DEV_SECRET_KEY
 
 log = logging.getLogger("quiz.ops.checks")
 
@@ -143,9 +143,35 @@ def check(settings: Mapping[str, Any], layout: Layout, relay: Relay | None = Non
             "to their total (docs/deploy.md, More machines).",
         )
 
+    found.extend(_organisation(settings))
+
     if settings.get("QUIZ_PROXY_HOPS", 0) == 0:
         warn("QUIZ_PROXY_HOPS", "0: behind a proxy every client has the proxy's address (rate limits, HSTS).")
     return sorted(found, key=lambda f: f.level != "error")
+
+
+def _organisation(settings: Mapping[str, Any]) -> list[Finding]:
+    """Who runs the quiz: the privacy statement names them as the controller
+    and the colofon gives their address, so placeholders mislead participants."""
+    found = []
+    if settings.get("QUIZ_ORGANISATION_NAME") == DEFAULT_ORGANISATION_NAME:
+        found.append(
+            Finding(
+                "warning",
+                "QUIZ_ORGANISATION_NAME",
+                "not set: the privacy statement, colofon, footer and emails name no real organisation.",
+            )
+        )
+    for name in ("QUIZ_CONTACT_EMAIL", "QUIZ_PRIVACY_CONTACT"):
+        if str(settings.get(name) or "").endswith(".localhost"):
+            found.append(
+                Finding("warning", name, "a .localhost address: participants who write to it reach nobody.")
+            )
+    if settings.get("QUIZ_ORGANISER_NAME"):
+        found.append(
+            Finding("warning", "QUIZ_ORGANISER_NAME", "now QUIZ_ORGANISATION_NAME (still read).")
+        )
+    return found
 
 
 def _dkim(settings: Mapping[str, Any]) -> list[Finding]:

@@ -29,8 +29,7 @@ from sqlalchemy.orm import Session
 from quiz.answering.answers import last_quiz_day
 from quiz.models import Campaign, Participant, Question
 from quiz.rights.gdpr import erase_where
-
-UNCONFIRMED_DAYS = 7
+from quiz.signup.participants import UNCONFIRMED_DAYS
 
 
 def personal_data_due(last_day: date | None, today: date, days: int) -> bool:

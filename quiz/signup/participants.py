@@ -13,7 +13,11 @@ from quiz.delivery import outbox
 from quiz.delivery.planner import first_quiz_day
 from quiz.models import Campaign, Delivery, Participant
 
-CONSENT_VERSION = "2026-11"  # bump when the privacy statement changes
+CONSENT_VERSION = "2026-12"  # bump when the privacy statement changes
+# A signup never confirmed is removed this many days after its last attempt
+# (quiz.rights.retention); its confirmation link has expired by then. The
+# privacy statement names the number.
+UNCONFIRMED_DAYS = 7
 
 
 @dataclass

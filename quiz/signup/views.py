@@ -129,4 +129,11 @@ def welcome(token: str) -> str:
 
 @bp.get("/privacy")
 def privacy() -> str:
-    return render_template("signup/privacy.html")
+    """The privacy statement, with the retention periods this installation is set to."""
+    return render_template(
+        "signup/privacy.html",
+        retention_days=current_app.config["QUIZ_RETENTION_DAYS"],
+        unconfirmed_days=participants.UNCONFIRMED_DAYS,
+        log_days=current_app.config["QUIZ_LOG_RETENTION_DAYS"],
+        consent_version=participants.CONSENT_VERSION,
+    )
