@@ -91,6 +91,7 @@ def campaign_new() -> str | Response | tuple[str, int]:
         form.send_time.data = time(7, 30)
         form.followup_time.data = time(15, 0)
         form.followups_enabled.data = form.reminders_enabled.data = form.summary_enabled.data = True
+        form.repeats.data, form.repeat_interval_days.data, form.repeat_max.data = "none", 7, 2
     elif form.validate_on_submit():
         campaign = Campaign(timezone="Europe/Amsterdam")
         saved = _save(form, campaign, is_new=True)

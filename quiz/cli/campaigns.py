@@ -1,4 +1,4 @@
-"""Campaign commands: create, list, show (and `ensure-default` for `make run`)."""
+"""Campaign commands: create, edit, list, show (and `ensure-default` for `make run`)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,45 @@ from flask.cli import AppGroup
 from sqlalchemy import func, select
 
 from quiz.db import get_session, utcnow
-from quiz.models import Campaign, Delivery, Participant, Question
+from quiz.models import REPEAT_MODES, Campaign, Delivery, Participant, Question
 
 DEFAULT_SLUG = "meldcodequiz"
+
+
+def repeat_options(defaults: bool):  # noqa: ANN201 - a click decorator
+    """--repeats, --repeat-interval and --repeat-max; with the model's defaults
+    for `create`, none for `edit` (an option left out changes nothing)."""
+
+    def apply(fn):  # noqa: ANN001, ANN202
+        for option in reversed(
+            (
+                click.option(
+                    "--repeats",
+                    type=click.Choice(REPEAT_MODES),
+                    default="none" if defaults else None,
+                    show_default=defaults,
+                    help="Repeat questions after the week: none, only wrong or unanswered ones, or all.",
+                ),
+                click.option(
+                    "--repeat-interval",
+                    type=click.IntRange(1, 60),
+                    default=7 if defaults else None,
+                    show_default=defaults,
+                    help="Working days from the last quiz day to round 1; round n after n times this.",
+                ),
+                click.option(
+                    "--repeat-max",
+                    type=click.IntRange(1, 5),
+                    default=2 if defaults else None,
+                    show_default=defaults,
+                    help="Rounds of repeats at most.",
+                ),
+            )
+        ):
+            fn = option(fn)
+        return fn
+
+    return apply
 
 
 def ensure_default_campaign(session, now) -> tuple[Campaign, bool]:  # noqa: ANN001
@@ -70,9 +106,10 @@ def register(group: AppGroup) -> None:
         "--reminders/--no-reminders", default=True, show_default=True, help="'Nog niet beantwoord' block."
     )
     @click.option("--summary/--no-summary", default=True, show_default=True, help="Summary after the quiz.")
+    @repeat_options(defaults=True)
     def create(
         slug, name, set_slug, start_mode, start_date, send_time, tz, skip_dates, signup_opens, signup_closes,
-        followup_time, followups, reminders, summary,
+        followup_time, followups, reminders, summary, repeats, repeat_interval, repeat_max,
     ):  # noqa: ANN001, ANN202, PLR0913  # fmt: skip
         """Create a campaign SLUG that sends a question set."""
         from quiz.questionsets.store import latest_version
@@ -101,6 +138,9 @@ def register(group: AppGroup) -> None:
             followups_enabled=followups,
             reminders_enabled=reminders,
             summary_enabled=summary,
+            repeats=repeats,
+            repeat_interval_days=repeat_interval,
+            repeat_max=repeat_max,
             timezone=tz,
             skip_dates=sorted({d.date().isoformat() for d in skip_dates}),
             signup_opens_at=_local_moment(signup_opens, zone, "--signup-opens"),
@@ -112,6 +152,24 @@ def register(group: AppGroup) -> None:
         session.add(c)
         session.commit()
         click.echo(f"Created campaign {slug!r} with {len(question_set.questions)} questions.")
+
+    @campaign.command("edit")
+    @click.argument("slug")
+    @repeat_options(defaults=False)
+    def edit(slug: str, repeats: str | None, repeat_interval: int | None, repeat_max: int | None) -> None:
+        """Change settings of campaign SLUG; options left out stay as they are."""
+        session = get_session()
+        c = session.scalar(select(Campaign).where(Campaign.slug == slug))
+        if c is None:
+            raise click.BadParameter(f"no campaign {slug!r}", param_hint="SLUG")
+        changes = {"repeats": repeats, "repeat_interval_days": repeat_interval, "repeat_max": repeat_max}
+        changes = {name: value for name, value in changes.items() if value is not None}
+        if not changes:
+            raise click.UsageError("nothing to change: give at least one option (see --help)")
+        for name, value in changes.items():
+            setattr(c, name, value)
+        session.commit()
+        click.echo(f"Changed campaign {slug!r}: repeats {_repeats_text(c)}.")
 
     @campaign.command("list")
     def list_() -> None:
@@ -154,6 +212,7 @@ def register(group: AppGroup) -> None:
             f"follow-ups    {'at ' + format(c.followup_time, '%H:%M') if c.followups_enabled else 'off'}; "
             f"reminders {'on' if c.reminders_enabled else 'off'}; "
             f"summary {'at ' + format(c.followup_time, '%H:%M') if c.summary_enabled else 'off'}",
+            f"repeats       {_repeats_text(c)}",
             f"skip dates    {', '.join(c.skip_dates or []) or '-'}",
             f"signup        {_fmt(c.signup_opens_at, zone)} .. {_fmt(c.signup_closes_at, zone)}"
             f" ({c.signup_state(utcnow())})",
@@ -182,6 +241,15 @@ def register(group: AppGroup) -> None:
         """Create an open, rolling-start campaign when there is none (used by `make run`)."""
         c, created = ensure_default_campaign(get_session(), utcnow())
         click.echo(f"{'Created' if created else 'Using'} campaign {c.slug!r}.")
+
+
+def _repeats_text(c: Campaign) -> str:
+    if c.repeats == "none":
+        return "none"
+    return (
+        f"{c.repeats}; round n due n * {c.repeat_interval_days} working days after the last quiz day; "
+        f"at most {c.repeat_max} round{'s' if c.repeat_max != 1 else ''}"
+    )
 
 
 def _zone(name: str) -> ZoneInfo:
