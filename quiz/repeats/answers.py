@@ -177,8 +177,10 @@ def record_repeat_answer(
 def stop_repeats(session: Session, participant: Participant, now: datetime) -> bool:
     """Stop the repeat questions of `participant`, and nothing else: their
     other emails (follow-ups, the summary) still come. Cancels the repeats
-    not yet claimed by a sender, in the same transaction. Idempotent; True
-    if this call changed anything. Commits."""
+    not yet claimed by a sender, in the same transaction; one a sender holds
+    at that moment still goes out (the sender's last check is whether the
+    participant receives mail at all, quiz.delivery.sender), as with
+    unsubscribing. Idempotent; True if this call changed anything. Commits."""
     changed = participant.repeats_stopped_at is None
     if changed:
         participant.repeats_stopped_at = now

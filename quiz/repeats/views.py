@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from quiz.answering import answers as answering
-from quiz.answering.views import _form, chosen_option, posted_hit, private_page
+from quiz.answering.views import chosen_option, posted_hit, private_page, submitted_form
 from quiz.db import get_session, utcnow
 from quiz.errors import token_pages
 from quiz.extensions import csrf
@@ -105,7 +105,7 @@ def answer(token: str) -> Response:
 
 
 def _confirm(session: Session, token: str) -> Response:
-    form = _form()
+    form = submitted_form()
     link = _link(session, token, posted_hit(form))
     option_id = chosen_option(link.question, form)
     if option_id is None:
