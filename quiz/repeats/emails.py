@@ -7,8 +7,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.orm import object_session
+from sqlalchemy.orm import Session, object_session
+from sqlalchemy.orm.exc import UnmappedInstanceError
 
+from quiz.db import get_session
 from quiz.delivery.emails import base_context
 from quiz.links import manage_token, repeat_token, repeats_stop_token
 from quiz.models import Delivery
@@ -22,11 +24,21 @@ def stop_url(participant_id: int) -> str:
     return external_url("repeats.stop", token=repeats_stop_token(participant_id))
 
 
+def _session(delivery: Any) -> Session:
+    """The delivery's own session; the request's one for the stand-in
+    delivery of the organisers' "send me a test" (no database row)."""
+    try:
+        found = object_session(delivery)
+    except UnmappedInstanceError:
+        found = None
+    return found or get_session()
+
+
 def repeat_context(delivery: Delivery, now: datetime) -> dict[str, Any]:
     """Round r of question k: the question and one repeat answer link per option."""
     if delivery.question_id is None:
         raise LookupError(f"repeat delivery {delivery.id} has no question")
-    view = question_view(object_session(delivery), delivery.question_id)
+    view = question_view(_session(delivery), delivery.question_id)
     if view is None:
         raise LookupError(f"question {delivery.question_id} does not exist")
     round_, _ = split_day(delivery.day)
