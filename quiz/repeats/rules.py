@@ -82,41 +82,27 @@ def plan_repeats(session: Session, ctx: PlanContext) -> int:
         )
     ).subquery("rounds")
     # When each participant's week ended: their last question that went out.
-    last = (
-        select(
-            Delivery.participant_id.label("participant_id"),
-            func.max(func.coalesce(Delivery.sent_at, Delivery.due_at)).label("last_at"),
-        )
-        .where(Delivery.kind == "question", Delivery.status.in_(SETTLED))
-        .group_by(Delivery.participant_id)
-        .subquery("last")
-    )
-    got = aliased(Delivery)  # the question email of the week
-    week = aliased(Answer)
-    week_option = aliased(Option)
-    planned = aliased(Delivery)
-    busy = aliased(Delivery)
-    key = ROUND_STEP * rounds.c.round + Question.position
-    mastered = (
-        select(RepeatAnswer.id)
-        .join(Option, Option.id == RepeatAnswer.option_id)
+    last_at = (
+        select(func.max(func.coalesce(Delivery.sent_at, Delivery.due_at)))
         .where(
-            RepeatAnswer.participant_id == Participant.id,
-            RepeatAnswer.question_id == Question.id,
-            RepeatAnswer.round < rounds.c.round,
-            Option.is_correct.is_(True),
+            Delivery.participant_id == Participant.id,
+            Delivery.kind == "question",
+            Delivery.status.in_(SETTLED),
         )
-        .exists()
+        .scalar_subquery()
     )
-    conditions = [
+    busy = aliased(Delivery)
+    # Who may get a repeat today at all, found first and kept apart (on
+    # PostgreSQL a MATERIALIZED CTE; SQLite's driver reports no row count for
+    # an INSERT that starts with WITH, and SQLite serves small installations):
+    # most planning rounds of a day find everyone either busy (today's quiz
+    # email planned) or with nothing left, and this keeps those rounds from
+    # joining every participant's questions and answers.
+    eligible_select = select(Participant.id.label("participant_id"), last_at.label("last_at")).where(
         Participant.campaign_id == campaign.id,
         Participant.status == "completed",
         Participant.receives_mail,
         Participant.repeats_stopped_at.is_(None),
-        ~mastered,
-        ~exists().where(
-            planned.participant_id == Participant.id, planned.kind == "repeat", planned.day == key
-        ),
         ~exists().where(
             busy.participant_id == Participant.id,
             busy.kind.in_(QUIZ_EMAILS),
@@ -128,23 +114,47 @@ def plan_repeats(session: Session, ctx: PlanContext) -> int:
                 ),
             ),
         ),
+    )
+    if session.bind.dialect.name == "postgresql":
+        eligible = eligible_select.cte("eligible").prefix_with("MATERIALIZED")
+    else:
+        eligible = eligible_select.subquery("eligible")
+    got = aliased(Delivery)  # the question email of the week
+    week = aliased(Answer)
+    week_option = aliased(Option)
+    planned = aliased(Delivery)
+    key = ROUND_STEP * rounds.c.round + Question.position
+    pid = eligible.c.participant_id
+    mastered = (
+        select(RepeatAnswer.id)
+        .join(Option, Option.id == RepeatAnswer.option_id)
+        .where(
+            RepeatAnswer.participant_id == pid,
+            RepeatAnswer.question_id == Question.id,
+            RepeatAnswer.round < rounds.c.round,
+            Option.is_correct.is_(True),
+        )
+        .exists()
+    )
+    conditions = [
+        ~mastered,
+        ~exists().where(planned.participant_id == pid, planned.kind == "repeat", planned.day == key),
     ]
     if campaign.repeats == "wrong":
         conditions.append(or_(week.id.is_(None), week_option.is_correct.is_(False)))
     due = (
-        select(Participant.id.label("participant_id"), func.min(key).label("day"))
-        .select_from(Participant)
-        .join(last, last.c.participant_id == Participant.id)
-        .join(rounds, last.c.last_at < rounds.c.deadline)
-        .join(got, and_(got.participant_id == Participant.id, got.kind == "question", got.status == "sent"))
+        select(pid.label("participant_id"), func.min(key).label("day"))
+        .select_from(eligible)
+        .join(rounds, eligible.c.last_at < rounds.c.deadline)
+        .join(got, and_(got.participant_id == pid, got.kind == "question", got.status == "sent"))
         .join(
             Question,
             and_(Question.id == got.question_id, Question.question_set_id == campaign.question_set_id),
         )
-        .outerjoin(week, and_(week.participant_id == Participant.id, week.question_id == Question.id))
+        .outerjoin(week, and_(week.participant_id == pid, week.question_id == Question.id))
         .outerjoin(week_option, week_option.id == week.option_id)
         .where(*conditions)
-        .group_by(Participant.id)
+        .group_by(pid)
         .subquery("due")
     )
     rows = (
