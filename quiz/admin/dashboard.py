@@ -20,6 +20,7 @@ KIND_NAMES = {
     "followup": "Vervolgmail",
     "reminder": "Herinnering",
     "summary": "Slotmail",
+    "repeat": "Herhaalvraag",
 }
 STATUS_NAMES = {
     "pending": "wacht",
