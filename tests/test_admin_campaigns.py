@@ -182,6 +182,21 @@ def test_the_calendar_shows_quiz_days_around_holidays_and_skip_dates(admin, sess
     ]
     assert "Feestdag: Eerste kerstdag" in page and "Feestdag: Tweede kerstdag" in page
     assert "Overgeslagen" in page
+    assert "Herhaalvragen" not in page  # the campaign has none
+
+
+def test_the_calendar_shows_when_the_repeat_rounds_begin(admin, session):
+    qs = import_meldcode(session)
+    campaign = make_campaign(session, utcnow(), question_set_id=qs.id, start_mode="fixed",
+                             start_date=date(2027, 4, 26), repeats="wrong")  # fmt: skip
+    page = admin.get(f"/admin/campagnes/{campaign.id}/kalender").text
+    assert "Vragen die fout of niet beantwoord zijn komen terug, één per werkdag om 07:30." in page
+    # Last quiz day Monday 3 May 2027 (King's Day on 27 April); 7 and 14
+    # working days later, without Ascension Day and Whit Monday.
+    assert re.findall(r"<li>Herhaling (\d): vanaf (\w+ \d+ \w+ \d+)</li>", page) == [
+        ("1", "donderdag 13 mei 2027"),
+        ("2", "dinsdag 25 mei 2027"),
+    ]
 
 
 def test_the_calendar_for_a_rolling_start_follows_the_confirmation_day(admin, session):

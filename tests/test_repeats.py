@@ -13,10 +13,11 @@ import pytest
 from sqlalchemy import func, select
 
 from quiz.db import utcnow
-from quiz.delivery.planner import plan
+from quiz.delivery.planner import local_midnight, plan
+from quiz.delivery.workdays import is_working_day
 from quiz.links import repeat_token, repeats_stop_token
 from quiz.models import Answer, Campaign, Delivery, LinkHit, Participant, RepeatAnswer
-from quiz.repeats.rules import round_deadlines, split_day
+from quiz.repeats.rules import round_deadlines, round_start, split_day
 from quiz.rights import gdpr
 from tests.conftest import at
 from tests.engine_factories import make_question_set
@@ -78,6 +79,22 @@ def test_round_deadlines_count_working_days_after_the_last_quiz_day(session):
     assert deadlines[1] == at("2027-05-04 00:00")
     # Round 2 needs 14 working days: a week that ended by Wednesday 21 April.
     assert deadlines[2] == at("2027-04-22 00:00")
+
+
+def test_the_calendar_and_the_planner_agree_on_when_a_round_begins(session):
+    campaign = make_campaign(session, at("2027-01-01 09:00"), repeat_interval_days=3, repeat_max=3,
+                             skip_dates=["2027-05-12"])  # fmt: skip
+    for offset in range(120):  # every last quiz day over four months, holidays included
+        last = date(2027, 3, 1) + timedelta(days=offset)
+        for n in (1, 2, 3):
+            start = round_start(campaign, last, n)
+            assert is_working_day(start, {date(2027, 5, 12)})
+            before = start - timedelta(days=1)
+            while not is_working_day(before, {date(2027, 5, 12)}):
+                before -= timedelta(days=1)
+            went_out = local_midnight(last, campaign.timezone) + timedelta(hours=8)
+            assert went_out < round_deadlines(campaign, start)[n], (last, n)
+            assert not went_out < round_deadlines(campaign, before)[n], (last, n)
 
 
 def test_a_round_starts_on_its_day_and_goes_one_question_a_working_day(session):

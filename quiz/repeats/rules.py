@@ -33,7 +33,7 @@ from sqlalchemy.types import Integer, String
 
 from quiz.db import UTCDateTime
 from quiz.delivery.planner import SETTLED, PlanContext, _insert, local_midnight
-from quiz.delivery.workdays import nth_working_day_back, parse_skip_dates
+from quiz.delivery.workdays import nth_working_day, nth_working_day_back, parse_skip_dates
 from quiz.models import Answer, Campaign, Delivery, Option, Participant, Question, RepeatAnswer
 
 # Rounds are numbered into the outbox's `day`: 100 * round + position.
@@ -57,14 +57,26 @@ def split_day(day: int) -> tuple[int, int]:
 def round_deadlines(campaign: Campaign, today: date) -> dict[int, datetime]:
     """For each round n in 1..repeat_max, the moment before which the
     participant's last question must have gone out for round n to be due on
-    `today`: local midnight after the working day that lies n * interval
-    working days before `today`. Pure."""
+    `today`. Round n is due once k = n * interval working days lie after the
+    last quiz day, up to and including `today`: the k-th working day counting
+    back from `today` must come after that day, so the deadline is the local
+    midnight that begins it. (A last question sent on a weekend, as a retry
+    can be, then counts from the next working day.) Pure."""
     skips = parse_skip_dates(campaign.skip_dates or ())
-    out = {}
-    for n in range(1, campaign.repeat_max + 1):
-        latest_last_day = nth_working_day_back(today, n * campaign.repeat_interval_days + 1, skips)
-        out[n] = local_midnight(latest_last_day + timedelta(days=1), campaign.timezone)
-    return out
+    return {
+        n: local_midnight(
+            nth_working_day_back(today, n * campaign.repeat_interval_days, skips), campaign.timezone
+        )
+        for n in range(1, campaign.repeat_max + 1)
+    }
+
+
+def round_start(campaign: Campaign, last_quiz_day: date, round_: int) -> date:
+    """The day round `round_` begins for a participant whose last question
+    went out on `last_quiz_day`: n * interval working days after it (the
+    forward reading of `round_deadlines`, for the organisers' calendar). Pure."""
+    skips = parse_skip_dates(campaign.skip_dates or ())
+    return nth_working_day(last_quiz_day + timedelta(days=1), round_ * campaign.repeat_interval_days, skips)
 
 
 def plan_repeats(session: Session, ctx: PlanContext) -> int:
