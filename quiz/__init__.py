@@ -53,14 +53,19 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from quiz.delivery import emails, planner
     from quiz.followups import emails as followup_emails
     from quiz.followups import rules as followup_rules
+    from quiz.repeats import emails as repeat_emails
+    from quiz.repeats import rules as repeat_rules
 
     planner.register_rules(followup_rules.RULES)
+    planner.register_rules(repeat_rules.RULES)
     emails.register_builders(followup_emails.BUILDERS)
+    emails.register_builders(repeat_emails.BUILDERS)
 
     from quiz import admin
     from quiz.answering import discussed
     from quiz.answering import views as answers
     from quiz.followups import bespreekkaart, certificate_views
+    from quiz.repeats import views as repeats
     from quiz.rights import account, mydata, unsubscribe
     from quiz.signup import site
     from quiz.signup import views as signup
@@ -72,6 +77,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(discussed.bp)
     app.register_blueprint(bespreekkaart.bp)
     app.register_blueprint(certificate_views.bp)
+    app.register_blueprint(repeats.bp)
     app.register_blueprint(mydata.bp)
     app.register_blueprint(unsubscribe.bp)
     app.register_blueprint(admin.bp)

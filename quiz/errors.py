@@ -71,6 +71,24 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Deze link werkt niet meer",
         "De quiz is al een tijd afgelopen. Daarom kun je dit niet meer doorgeven.",
     ),
+    "invalid_repeat": (
+        "Deze antwoordlink klopt niet",
+        "De link is niet compleet of is veranderd. Tik in de e-mail met de herhaalvraag nog een keer "
+        "op je antwoord.",
+    ),
+    "expired_repeat": (
+        "Deze herhaalvraag is gesloten",
+        "Je kunt deze herhaalvraag niet meer beantwoorden. Bedankt voor het meedoen!",
+    ),
+    "invalid_repeats_stop": (
+        "Deze link klopt niet",
+        "De link is niet compleet of is veranderd. Gebruik de link onderaan de e-mail met de herhaalvraag.",
+    ),
+    "expired_repeats_stop": (
+        "Deze link werkt niet meer",
+        "Met deze link zijn de herhaalvragen niet gestopt. Krijg je nog herhaalvragen? Gebruik dan de "
+        "link onderaan de nieuwste e-mail.",
+    ),
     "invalid_preview": (
         "Deze voorbeeldlink klopt niet",
         "De link is niet compleet of is veranderd. Maak een nieuw voorbeeld.",

@@ -13,6 +13,9 @@ links already sent keep working.
 - `manage` ("Mijn quiz"), `unsubscribe`: participant; BACKSTOP.
 - `discussed` ("Besproken in ons team"): [participant, question]; BACKSTOP.
 - `preview` (organisers): [question, option or 0]; PREVIEW_MAX_AGE.
+- `repeat` (herhaalvraag): [participant, question, round] or [participant,
+  question, round, option]; BACKSTOP.
+- `repeats_stop` ("stop de herhaalvragen"): participant; BACKSTOP.
 
 For the participants' links the pages apply their own, shorter rules (the
 answer window, quiz.answering.answers); BACKSTOP only ends links nobody could use
@@ -31,7 +34,7 @@ from typing import Any
 from flask import current_app
 from itsdangerous import BadData, URLSafeTimedSerializer
 
-PURPOSES = ("confirm", "answer", "manage", "unsubscribe", "discussed", "preview")
+PURPOSES = ("confirm", "answer", "manage", "unsubscribe", "discussed", "preview", "repeat", "repeats_stop")
 
 BACKSTOP = timedelta(days=400)
 PREVIEW_MAX_AGE = timedelta(days=30)
@@ -172,3 +175,31 @@ def read_preview(token: str, now: datetime) -> tuple[int, int | None]:
     if not (option == 0 and type(option) is int) and not is_id(option):
         raise TokenInvalid
     return payload[0], option or None
+
+
+# Rounds of repeat questions: the campaign allows 1 to 5 (quiz.models.Campaign.repeat_max).
+MAX_ROUND = 5
+
+
+def repeat_token(participant_id: int, question_id: int, round_: int, option_id: int | None = None) -> str:
+    """A repeat question's answer link (round 1, 2, ...); without an option it
+    opens the question with nothing chosen."""
+    payload = [participant_id, question_id, round_]
+    return sign("repeat", payload if option_id is None else [*payload, option_id])
+
+
+def read_repeat(token: str, now: datetime) -> tuple[int, int, int, int | None]:
+    """(participant, question, round, option or None) of a repeat answer link."""
+    ids = _ids(load("repeat", token, now), (3, 4))
+    if ids[2] > MAX_ROUND:
+        raise TokenInvalid
+    return ids[0], ids[1], ids[2], ids[3] if len(ids) == 4 else None
+
+
+def repeats_stop_token(participant_id: int) -> str:
+    return sign("repeats_stop", participant_id)
+
+
+def read_repeats_stop(token: str, now: datetime) -> int:
+    """The participant of a "stop de herhaalvragen" link."""
+    return _id(load("repeats_stop", token, now))

@@ -42,6 +42,9 @@ def valid_form(set_id: int, **changes: str) -> dict[str, str]:
         "ends_on": "",
         "followups_enabled": "y",
         "summary_enabled": "y",
+        "repeats": "wrong",
+        "repeat_interval_days": "7",
+        "repeat_max": "2",
     }
     data.update(changes)
     return data
@@ -60,8 +63,31 @@ def test_creating_a_campaign(admin, session):
     assert campaign.signup_opens_at == at("2026-11-01 09:00")
     assert campaign.signup_closes_at == at("2026-11-20 17:00")
     assert campaign.followups_enabled and campaign.summary_enabled and not campaign.reminders_enabled
+    assert (campaign.repeats, campaign.repeat_interval_days, campaign.repeat_max) == ("wrong", 7, 2)
     edit = admin.get(f"/admin/campagnes/{campaign.id}/bewerken").text
     assert 'value="2026-11-01T09:00"' in edit  # shown in local time again
+    assert re.search(r'<input checked[^>]*value="wrong"', edit) and 'name="repeat_interval_days"' in edit
+
+
+def test_a_new_campaign_form_starts_without_repeats(admin, session):
+    import_meldcode(session)
+    page = admin.get("/admin/campagnes/nieuw").text
+    assert "Herhaalvragen" in page
+    assert re.search(r'<input checked[^>]*value="none"', page)
+    assert re.search(r'<input[^>]*id="repeat_interval_days"[^>]*value="7"', page)
+
+
+def test_editing_the_repeats_of_a_campaign(admin, session):
+    qs = import_meldcode(session)
+    admin.post("/admin/campagnes/nieuw", valid_form(qs.id))
+    campaign = session.scalar(select(Campaign).where(Campaign.slug == "week-2026"))
+    response = admin.post(
+        f"/admin/campagnes/{campaign.id}/bewerken",
+        valid_form(qs.id, repeats="all", repeat_interval_days="10", repeat_max="3"),
+    )
+    assert response.status_code == 303, response.text
+    session.expire_all()
+    assert (campaign.repeats, campaign.repeat_interval_days, campaign.repeat_max) == ("all", 10, 3)
 
 
 @pytest.mark.parametrize(
@@ -74,6 +100,13 @@ def test_creating_a_campaign(admin, session):
         ({"skip_dates": "2026-11-18\nkerst"}, "“kerst” is geen datum."),
         ({"skip_dates": "2026-02-30"}, "is geen datum"),
         ({"signup_closes_at": "2026-10-01T09:00"}, "Het einde van de aanmelding moet na het begin liggen."),
+        ({"repeats": "soms"}, "Ongeldige keuze."),
+        ({"repeats": ""}, "Kies welke vragen terugkomen."),
+        ({"repeat_interval_days": ""}, "Vul een aantal werkdagen in, bijvoorbeeld 7."),
+        ({"repeat_interval_days": "0"}, "Kies een aantal werkdagen van 1 tot en met 60."),
+        ({"repeat_interval_days": "61"}, "Kies een aantal werkdagen van 1 tot en met 60."),
+        ({"repeat_interval_days": "zeven"}, "Ongeldig getal."),
+        ({"repeat_max": "6"}, "Kies een aantal van 1 tot en met 5."),
     ],
 )
 def test_campaign_form_problems_are_dutch_and_save_nothing(admin, session, changes, message):
@@ -149,6 +182,21 @@ def test_the_calendar_shows_quiz_days_around_holidays_and_skip_dates(admin, sess
     ]
     assert "Feestdag: Eerste kerstdag" in page and "Feestdag: Tweede kerstdag" in page
     assert "Overgeslagen" in page
+    assert "Herhaalvragen" not in page  # the campaign has none
+
+
+def test_the_calendar_shows_when_the_repeat_rounds_begin(admin, session):
+    qs = import_meldcode(session)
+    campaign = make_campaign(session, utcnow(), question_set_id=qs.id, start_mode="fixed",
+                             start_date=date(2027, 4, 26), repeats="wrong")  # fmt: skip
+    page = admin.get(f"/admin/campagnes/{campaign.id}/kalender").text
+    assert "Vragen die fout of niet beantwoord zijn komen terug, één per werkdag om 07:30." in page
+    # Last quiz day Monday 3 May 2027 (King's Day on 27 April); 7 and 14
+    # working days later, without Ascension Day and Whit Monday.
+    assert re.findall(r"<li>Herhaling (\d): vanaf (\w+ \d+ \w+ \d+)</li>", page) == [
+        ("1", "donderdag 13 mei 2027"),
+        ("2", "dinsdag 25 mei 2027"),
+    ]
 
 
 def test_the_calendar_for_a_rolling_start_follows_the_confirmation_day(admin, session):

@@ -97,6 +97,7 @@ def test_send_me_a_test_sends_the_whole_sequence_to_the_organiser(admin, session
     subjects = [str(m["Subject"]) for m in messages]
     assert all(s.startswith("[TEST] ") for s in subjects)
     assert "[TEST] Bevestig je aanmelding voor de MeldcodeQuiz" in subjects
+    assert f"[TEST] Herhaalvraag: {qs.questions[0].title}" in subjects
     for question in qs.questions:
         assert any(
             f"Vraag {question.position} van {len(qs.questions)}: {question.title}" in s for s in subjects

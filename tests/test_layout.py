@@ -11,7 +11,7 @@ from pathlib import Path
 QUIZ = Path(__file__).resolve().parent.parent / "quiz"
 
 # In flow order; each may import the core and the stages before it.
-STAGES = ["questionsets", "delivery", "signup", "answering", "followups", "rights", "admin", "ops"]
+STAGES = ["questionsets", "delivery", "signup", "answering", "followups", "repeats", "rights", "admin", "ops"]
 # The web entry points above all stages: the app factory and the commands.
 TOP = {"quiz", "quiz.cli"}
 

@@ -44,7 +44,7 @@ def ctx() -> Iterator[Flask]:
         yield app
 
 
-@pytest.mark.parametrize("purpose", links.PURPOSES)
+@pytest.mark.parametrize("purpose", sorted(EARLIER))
 def test_links_sent_before_the_change_still_open(ctx, purpose):
     token, payload = EARLIER[purpose]
     assert links.load(purpose, token, SIGNED + timedelta(days=1)) == payload
@@ -71,11 +71,21 @@ def test_each_purpose_reads_back_its_own_ids(ctx):
     assert links.read_discussed(tokens["discussed"], now) == (12, 3)
     assert links.read_preview(tokens["preview"], now) == (3, None)
     assert links.read_preview(links.preview_token(3, 7), now) == (3, 7)
+    assert links.read_repeat(links.repeat_token(12, 3, 2, 45), now) == (12, 3, 2, 45)
+    assert links.read_repeat(links.repeat_token(12, 3, 1), now) == (12, 3, 1, None)
+    assert links.read_repeats_stop(links.repeats_stop_token(12), now) == 12
+
+
+def test_a_repeat_link_holds_a_round_the_campaign_can_have(ctx):
+    now = at("2026-11-16 09:00")
+    for payload in ([12, 3, 6, 45], [12, 3, 0], [12, 3], [12, 3, 1, 45, 6], [12, 3, True]):
+        with pytest.raises(TokenInvalid):
+            links.read_repeat(links.sign("repeat", payload), now)
 
 
 @pytest.mark.parametrize("purpose", links.PURPOSES)
 def test_a_token_opens_only_its_own_kind_of_page(ctx, purpose):
-    token, _ = EARLIER[purpose]
+    token = EARLIER[purpose][0] if purpose in EARLIER else links.sign(purpose, [12, 3, 1])
     for other in links.PURPOSES:
         if other != purpose:
             with pytest.raises(TokenInvalid):

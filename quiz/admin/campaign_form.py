@@ -17,6 +17,7 @@ from wtforms import (
     BooleanField,
     DateField,
     DateTimeLocalField,
+    IntegerField,
     RadioField,
     SelectChoice,
     SelectField,
@@ -25,7 +26,15 @@ from wtforms import (
     TimeField,
 )
 from wtforms.meta import DefaultMeta
-from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    Regexp,
+    ValidationError,
+)
 
 from quiz.models import Campaign, Delivery, Participant, QuestionSet
 
@@ -83,6 +92,29 @@ class CampaignForm(DutchForm):
     followups_enabled = BooleanField("Vervolgmails sturen (gespreksvraag en hoe het team antwoordde)")
     reminders_enabled = BooleanField("Herinnering aan een onbeantwoorde vraag in de volgende vraagmail")
     summary_enabled = BooleanField("Slotmail met de uitslag sturen")
+    repeats = RadioField(
+        "Welke vragen komen terug na de quizweek?",
+        choices=[
+            SelectChoice("none", "Geen herhaalvragen"),
+            SelectChoice("wrong", "Alleen vragen die fout of niet beantwoord zijn"),
+            SelectChoice("all", "Alle vragen"),
+        ],
+        validators=[DataRequired("Kies welke vragen terugkomen.")],
+    )
+    repeat_interval_days = IntegerField(
+        "Werkdagen tot de herhaalvragen",
+        validators=[
+            InputRequired("Vul een aantal werkdagen in, bijvoorbeeld 7."),
+            NumberRange(1, 60, "Kies een aantal werkdagen van 1 tot en met 60."),
+        ],
+    )
+    repeat_max = IntegerField(
+        "Hoe vaak een vraag hooguit terugkomt",
+        validators=[
+            InputRequired("Vul in hoe vaak een vraag terugkomt, bijvoorbeeld 2."),
+            NumberRange(1, 5, "Kies een aantal van 1 tot en met 5."),
+        ],
+    )
     certificates_enabled = BooleanField(
         "Deelnamebewijs: deelnemers kunnen na de quiz een pdf downloaden, met een controlecode"
     )
@@ -160,6 +192,9 @@ def fill_form(form: CampaignForm, campaign: Campaign) -> None:
     form.reminders_enabled.data = campaign.reminders_enabled
     form.summary_enabled.data = campaign.summary_enabled
     form.certificates_enabled.data = campaign.certificates_enabled
+    form.repeats.data = campaign.repeats
+    form.repeat_interval_days.data = campaign.repeat_interval_days
+    form.repeat_max.data = campaign.repeat_max
 
 
 def _aware(value: datetime | None, zone: ZoneInfo) -> datetime | None:
@@ -203,3 +238,6 @@ def apply_form(form: CampaignForm, campaign: Campaign) -> None:
     campaign.reminders_enabled = bool(form.reminders_enabled.data)
     campaign.summary_enabled = bool(form.summary_enabled.data)
     campaign.certificates_enabled = bool(form.certificates_enabled.data)
+    campaign.repeats = form.repeats.data or "none"
+    campaign.repeat_interval_days = form.repeat_interval_days.data
+    campaign.repeat_max = form.repeat_max.data

@@ -23,6 +23,7 @@ from quiz.admin.schedule_view import example_confirmation, quiz_days, slot_text,
 from quiz.db import get_session, utcnow
 from quiz.delivery.planner import local_date
 from quiz.models import Campaign, Participant, Question
+from quiz.repeats.rules import round_start
 
 SIGNUP_STATES = {"open": "open", "not_yet": "nog niet open", "closed": "gesloten"}
 
@@ -91,6 +92,7 @@ def campaign_new() -> str | Response | tuple[str, int]:
         form.send_time.data = time(7, 30)
         form.followup_time.data = time(15, 0)
         form.followups_enabled.data = form.reminders_enabled.data = form.summary_enabled.data = True
+        form.repeats.data, form.repeat_interval_days.data, form.repeat_max.data = "none", 7, 2
     elif form.validate_on_submit():
         campaign = Campaign(timezone="Europe/Amsterdam")
         saved = _save(form, campaign, is_new=True)
@@ -153,12 +155,18 @@ def campaign_calendar(campaign_id: int) -> str:
         campaign.start_date if campaign.start_mode == "fixed" and campaign.start_date else today
     )
     days = quiz_days(campaign, count, example_confirmation(campaign, confirmed_on))
+    repeat_rounds = (
+        [round_start(campaign, days[-1], n) for n in range(1, campaign.repeat_max + 1)]
+        if days and campaign.repeats != "none"
+        else []
+    )
     return render_template(
         "admin/campaign_calendar.html",
         campaign=campaign,
         count=count,
         confirmed_on=confirmed_on,
         days=days,
+        repeat_rounds=repeat_rounds,
         weeks=weeks(campaign, days, min([confirmed_on, *days])),
         send_time=slot_text(campaign, days[0]) if days else None,
         today=today,

@@ -21,6 +21,7 @@ KIND_NAMES = {
     "followup": "Vervolgmail",
     "reminder": "Herinnering",
     "summary": "Slotmail",
+    "repeat": "Herhaalvraag",
 }
 STATUS_NAMES = {
     "pending": "wacht",

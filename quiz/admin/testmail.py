@@ -28,6 +28,7 @@ from quiz.delivery.emails import context_for, render_question_preview
 from quiz.delivery.mail_templates import TEMPLATE_DIR, RenderedEmail, render_email
 from quiz.delivery.mailer import Envelope, build_message, mail_domain, transport_from_config
 from quiz.models import Campaign, Question, QuestionSet
+from quiz.repeats.rules import repeat_day
 
 # (kind, one per question day?) in the order a participant receives them.
 SEQUENCE: tuple[tuple[str, bool], ...] = (
@@ -35,6 +36,7 @@ SEQUENCE: tuple[tuple[str, bool], ...] = (
     ("question", True),
     ("followup", True),
     ("summary", False),
+    ("repeat", True),  # round 1 of each question (herhaalvraag), whatever the campaign's setting
 )
 SUBJECT_PREFIX = "[TEST] "
 TEST_HEADER = "X-MeldcodeQuiz-Test"
@@ -75,10 +77,11 @@ def _fake_delivery(kind: str, question: Question | None, campaign: Campaign, to_
         confirmed_at=None,
         first_quiz_day=None,
     )
+    day = question.position if question is not None else 0
     return SimpleNamespace(
         id=0,
         kind=kind,
-        day=question.position if question is not None else 0,
+        day=repeat_day(1, day) if kind == "repeat" else day,
         question=question,
         question_id=question.id if question is not None else None,
         participant=participant,

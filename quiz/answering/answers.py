@@ -314,13 +314,17 @@ def log_link_hit(
     now: datetime,
     client: str | None,
     user_agent: str | None,
+    kind: str = "answer",
 ) -> LinkHit:
-    """Record a GET on an answer link and flag a scanner sweep. Commits."""
+    """Record a GET on an answer link and flag a scanner sweep. Commits.
+
+    `kind` keeps the hits of other links to the same question apart (the
+    repeat questions' links are 'repeat': their sweeps are their own)."""
     hit = LinkHit(
         participant_id=participant_id,
         question_id=question.id,
         option_id=option_id,
-        kind="answer",
+        kind=kind,
         method=method,
         hit_at=now,
         client_hash=client,
@@ -331,11 +335,13 @@ def log_link_hit(
     # Commit before looking for a sweep: of several simultaneous hits, the one
     # that commits last is then sure to see all the others.
     session.commit()
-    flag_sweep(session, participant_id, question, now)
+    flag_sweep(session, participant_id, question, now, kind)
     return hit
 
 
-def flag_sweep(session: Session, participant_id: int, question: QuestionView, now: datetime) -> bool:
+def flag_sweep(
+    session: Session, participant_id: int, question: QuestionView, now: datetime, kind: str = "answer"
+) -> bool:
     """Flag the hits of the last SWEEP_WINDOW on this question as a sweep when
     together they cover every option: a person taps one answer, a scanner
     fetches all links of the email within a second. Commits; True if flagged."""
@@ -343,7 +349,7 @@ def flag_sweep(session: Session, participant_id: int, question: QuestionView, no
     recent = (
         LinkHit.participant_id == participant_id,
         LinkHit.question_id == question.id,
-        LinkHit.kind == "answer",
+        LinkHit.kind == kind,
         LinkHit.hit_at >= since,
         LinkHit.hit_at <= now,
     )

@@ -52,7 +52,7 @@ def _link(session: Session, token: str, hit_id: int | None = None) -> answering.
 MAX_FORM_FIELDS = 20
 
 
-def _form() -> Mapping[str, str]:
+def submitted_form() -> Mapping[str, str]:
     """The submitted form; empty when it holds more fields than any of ours
     could (the page then asks to choose an answer)."""
     form = request.form
@@ -159,7 +159,7 @@ def answer(token: str) -> Response:
 def _confirm(session: Session, token: str) -> Response:
     """Confirm ("Bevestig mijn antwoord"): record the answer (the first one
     counts) and show the feedback."""
-    form = _form()
+    form = submitted_form()
     link = _link(session, token, posted_hit(form))
     view = link.question
     option_id = chosen_option(view, form)
@@ -196,7 +196,7 @@ def preview(token: str) -> Response:
         abort(410, description="expired_preview")
     selected = option_id if option_id is not None and view.option(option_id) is not None else None
     if request.method == "POST":
-        option_id = chosen_option(view, _form())
+        option_id = chosen_option(view, submitted_form())
         if option_id is None:
             return _question_page(view, None, error="Kies eerst een antwoord.", status=422, preview=True)
         body = render_template(

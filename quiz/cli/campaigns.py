@@ -14,11 +14,47 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from quiz.db import get_session, utcnow
-from quiz.models import Campaign, Delivery, Participant, Question
+from quiz.models import REPEAT_MODES, Campaign, Delivery, Participant, Question
 from quiz.signup.public import make_public, open_campaigns, public_campaign, qr_svg, signup_url
 from quiz.urls import external_url
 
 DEFAULT_SLUG = "meldcodequiz"
+
+
+def repeat_options(defaults: bool):  # noqa: ANN201 - a click decorator
+    """--repeats, --repeat-interval and --repeat-max; with the model's defaults
+    for `create`, none for `edit` (an option left out changes nothing)."""
+
+    def apply(fn):  # noqa: ANN001, ANN202
+        for option in reversed(
+            (
+                click.option(
+                    "--repeats",
+                    type=click.Choice(REPEAT_MODES),
+                    default="none" if defaults else None,
+                    show_default=defaults,
+                    help="Repeat questions after the week: none, only wrong or unanswered ones, or all.",
+                ),
+                click.option(
+                    "--repeat-interval",
+                    type=click.IntRange(1, 60),
+                    default=7 if defaults else None,
+                    show_default=defaults,
+                    help="Working days from the last quiz day to round 1; round n after n times this.",
+                ),
+                click.option(
+                    "--repeat-max",
+                    type=click.IntRange(1, 5),
+                    default=2 if defaults else None,
+                    show_default=defaults,
+                    help="Rounds of repeats at most.",
+                ),
+            )
+        ):
+            fn = option(fn)
+        return fn
+
+    return apply
 
 
 def ensure_default_campaign(session, now) -> tuple[Campaign, bool]:  # noqa: ANN001
@@ -83,9 +119,10 @@ def register(group: AppGroup) -> None:
         show_default=True,
         help="Certificates of participation.",
     )
+    @repeat_options(defaults=True)
     def create(
         slug, name, set_slug, start_mode, start_date, send_time, tz, skip_dates, signup_opens, signup_closes,
-        followup_time, followups, reminders, summary, certificates,
+        followup_time, followups, reminders, summary, repeats, repeat_interval, repeat_max, certificates,
     ):  # noqa: ANN001, ANN202, PLR0913  # fmt: skip
         """Create a campaign SLUG that sends a question set."""
         from quiz.questionsets.store import latest_version
@@ -115,6 +152,9 @@ def register(group: AppGroup) -> None:
             reminders_enabled=reminders,
             summary_enabled=summary,
             certificates_enabled=certificates,
+            repeats=repeats,
+            repeat_interval_days=repeat_interval,
+            repeat_max=repeat_max,
             timezone=tz,
             skip_dates=sorted({d.date().isoformat() for d in skip_dates}),
             signup_opens_at=_local_moment(signup_opens, zone, "--signup-opens"),
@@ -134,18 +174,35 @@ def register(group: AppGroup) -> None:
         default=None,
         help="Certificates of participation (default: unchanged).",
     )
-    def edit(slug: str, certificates: bool | None) -> None:
-        """Change settings of campaign SLUG; what is not given stays as it is."""
+    @repeat_options(defaults=False)
+    def edit(
+        slug: str,
+        certificates: bool | None,
+        repeats: str | None,
+        repeat_interval: int | None,
+        repeat_max: int | None,
+    ) -> None:
+        """Change settings of campaign SLUG; options left out stay as they are."""
         session = get_session()
         c = session.scalar(select(Campaign).where(Campaign.slug == slug))
         if c is None:
             raise click.BadParameter(f"no campaign {slug!r}", param_hint="SLUG")
-        changed = []
-        if certificates is not None:
-            c.certificates_enabled = certificates
-            changed.append(f"certificates {'on' if certificates else 'off'}")
+        changes = {
+            "certificates_enabled": certificates,
+            "repeats": repeats,
+            "repeat_interval_days": repeat_interval,
+            "repeat_max": repeat_max,
+        }
+        changes = {name: value for name, value in changes.items() if value is not None}
+        if not changes:
+            raise click.UsageError("nothing to change: give at least one option (see --help)")
+        for name, value in changes.items():
+            setattr(c, name, value)
         session.commit()
-        click.echo(f"Campaign {slug!r}: {', '.join(changed) or 'nothing changed'}.")
+        click.echo(
+            f"Changed campaign {slug!r}: repeats {_repeats_text(c)}; "
+            f"certificates {'on' if c.certificates_enabled else 'off'}."
+        )
 
     @campaign.command("list")
     def list_() -> None:
@@ -191,6 +248,7 @@ def register(group: AppGroup) -> None:
             f"follow-ups    {'at ' + format(c.followup_time, '%H:%M') if c.followups_enabled else 'off'}; "
             f"reminders {'on' if c.reminders_enabled else 'off'}; "
             f"summary {'at ' + format(c.followup_time, '%H:%M') if c.summary_enabled else 'off'}",
+            f"repeats       {_repeats_text(c)}",
             f"skip dates    {', '.join(c.skip_dates or []) or '-'}",
             f"certificates  {'on' if c.certificates_enabled else 'off'}",
             f"signup        {_fmt(c.signup_opens_at, zone)} .. {_fmt(c.signup_closes_at, zone)}"
@@ -265,6 +323,15 @@ def _campaign(session, slug: str) -> Campaign:  # noqa: ANN001
     if c is None:
         raise click.BadParameter(f"no campaign {slug!r}", param_hint="SLUG")
     return c
+
+
+def _repeats_text(c: Campaign) -> str:
+    if c.repeats == "none":
+        return "none"
+    return (
+        f"{c.repeats}; round n due n * {c.repeat_interval_days} working days after the last quiz day; "
+        f"at most {c.repeat_max} round{'s' if c.repeat_max != 1 else ''}"
+    )
 
 
 def _zone(name: str) -> ZoneInfo:

@@ -13,8 +13,8 @@
   user agents of their link hits and any delivery error text (an SMTP reply
   may quote the address), and cancels what was still to be sent (as
   unsubscribing does). The
-  participant row stays as a bare id, so their answers still count in the
-  statistics, anonymously. Idempotent.
+  participant row stays as a bare id, so their answers (the week's and the
+  repeat questions') still count in the statistics, anonymously. Idempotent.
 - Export gives everything stored about one participant, as plain data.
 
 `erase_where` does the same erasure set-based for the retention job.
@@ -29,7 +29,7 @@ from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session
 
 from quiz.delivery import outbox
-from quiz.models import RECEIVING, Answer, Delivery, LinkHit, Option, Participant, Question
+from quiz.models import RECEIVING, Answer, Delivery, LinkHit, Option, Participant, Question, RepeatAnswer
 
 # RECEIVING, the statuses that still receive mail, is defined on the model;
 # unsubscribing leaves them, and the rights pages ask `rights.RECEIVING`.
@@ -127,6 +127,13 @@ def export_data(session: Session, participant: Participant) -> dict[str, Any]:
         .where(Answer.participant_id == participant.id)
         .order_by(Question.position)
     ).all()
+    repeat_answers = session.execute(
+        select(RepeatAnswer, Question.position, Question.title, Option.label, Option.is_correct)
+        .join(Question, Question.id == RepeatAnswer.question_id)
+        .join(Option, Option.id == RepeatAnswer.option_id)
+        .where(RepeatAnswer.participant_id == participant.id)
+        .order_by(RepeatAnswer.round, Question.position)
+    ).all()
     deliveries = session.scalars(
         select(Delivery)
         .where(Delivery.participant_id == participant.id)
@@ -150,6 +157,7 @@ def export_data(session: Session, participant: Participant) -> dict[str, Any]:
             "first_quiz_day": participant.first_quiz_day.isoformat() if participant.first_quiz_day else None,
             "status_changed_at": iso(participant.status_changed_at),
             "certificate_code": participant.certificate_code,
+            "repeats_stopped_at": iso(participant.repeats_stopped_at),
         },
         "campaign": {"name": campaign.name, "slug": campaign.slug},
         "answers": [
@@ -162,6 +170,17 @@ def export_data(session: Session, participant: Participant) -> dict[str, Any]:
                 "discussed_at": iso(answer.discussed_at),
             }
             for answer, position, title, label, correct in answers
+        ],
+        "repeat_answers": [
+            {
+                "round": answer.round,
+                "day": position,
+                "question": title,
+                "answer": label,
+                "correct": bool(correct),
+                "answered_at": iso(answer.answered_at),
+            }
+            for answer, position, title, label, correct in repeat_answers
         ],
         "emails": [
             {
