@@ -65,7 +65,7 @@ def test_progress_during_the_week(app, client, session, smtp, quiz):
         "Vraag 5: Vraag over stap 5 Komt op vrijdag 20 november 2026",
     ]
     next_line = " ".join(page.text.split("De volgende vraag komt op ")[1].split("</p>")[0].split())
-    assert next_line == "<strong>woensdag 18 november 2026</strong> om <strong>07:30 uur</strong>."
+    assert next_line == "<strong>woensdag 18 november 2026 om 07:30 uur</strong>."
     assert "nog beantwoorden tot en met vrijdag 27 november 2026" in page.text
     assert "Je score" not in page.text
 
