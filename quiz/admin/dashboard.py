@@ -11,7 +11,7 @@ from quiz.admin.campaigns import SIGNUP_STATES, get_campaign
 from quiz.admin.charts import Bar, bar_chart, number
 from quiz.db import get_session, utcnow
 from quiz.formatting import counted
-from quiz.names import DELIVERY_STATUS_NAMES, KIND_NAMES
+from quiz.names import DELIVERY_STATUS_NAMES, KIND_NAMES, email_name
 
 # At a glance: the biggest organisations on the dashboard, all of them one click away.
 ORGANISATIONS_SHOWN = 20
@@ -54,6 +54,7 @@ def campaign_dashboard(campaign_id: int) -> str:
         question_charts={f.question.id: question_chart(f) for f in d.questions},
         sector_chart=bar_chart("sectoren", "Deelnemers per sector", sector_bars) if sector_bars else None,
         kind_names=KIND_NAMES,
+        email_name=email_name,
         status_names=DELIVERY_STATUS_NAMES,
         number=number,
         min_organisation=dashboard.MIN_ORGANISATION,
