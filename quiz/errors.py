@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from flask import Flask, abort, render_template
+from flask import Flask, abort, current_app, render_template
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -20,7 +20,33 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "expired_confirm": (
         "Deze bevestigingslink is verlopen",
-        "Een bevestigingslink is 7 dagen geldig. Meld je opnieuw aan; je krijgt dan een nieuwe link.",
+        "Een bevestigingslink is {days} dagen geldig. Meld je opnieuw aan; je krijgt dan een nieuwe link.",
+    ),
+    # A confirm link whose participant is no longer waiting for confirmation:
+    # what is true for them, not "verlopen" (see signup.views._participant_from_token).
+    "erased_confirm": (
+        "Je gegevens zijn gewist",
+        "We hebben je e-mailadres, naam en andere gegevens gewist. Daarom werkt deze link niet meer. "
+        "Wil je toch meedoen? Meld je dan opnieuw aan.",
+    ),
+    "unsubscribed_confirm": (
+        "Je bent afgemeld",
+        "Je hebt je afgemeld voor deze quiz. Daarom werkt deze link niet meer en krijg je geen e-mails "
+        "meer van ons.",
+    ),
+    "bounced_confirm": (
+        "Onze e-mail kwam niet aan",
+        "Je mailserver stuurde een e-mail van ons terug. Daarom sturen we nu geen e-mails naar dit adres "
+        "en werkt deze link niet meer.",
+    ),
+    "confirmed_confirm": (
+        "Je aanmelding is al bevestigd",
+        "Je doet al mee: je hoeft niets meer te doen. De vragen komen per e-mail. Onderaan elke quizmail "
+        "staat de link naar Mijn quiz.",
+    ),
+    "gone_confirm": (
+        "Deze aanmelding bestaat niet meer",
+        "We bewaren deze aanmelding niet meer. Wil je meedoen? Meld je dan opnieuw aan.",
     ),
     "invalid_answer": (
         "Deze antwoordlink klopt niet",
@@ -129,7 +155,9 @@ def token_pages(purpose: str) -> Iterator[None]:
 
 def error_page(status: int, key: str | None = None) -> tuple[str, int]:
     title, text = MESSAGES.get(key or "", GENERIC.get(status, GENERIC[400]))
-    show_signup = key in ("invalid_confirm", "expired_confirm")
+    # The lifetime as configured, not a number written into the text.
+    text = text.replace("{days}", str(current_app.config["QUIZ_TOKEN_MAX_AGE_DAYS"]))
+    show_signup = key in ("invalid_confirm", "expired_confirm", "erased_confirm", "gone_confirm")
     return render_template(
         "error.html", status=status, title=title, text=text, show_signup=show_signup
     ), status

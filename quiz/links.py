@@ -48,7 +48,16 @@ class TokenInvalid(Exception):
 
 
 class TokenExpired(Exception):
-    """A genuine token past its lifetime (HTTP 410)."""
+    """A genuine token past its lifetime (HTTP 410).
+
+    `payload` is what the token holds, when it is past its lifetime: its
+    signature is genuine, so a page may use it to say why the link stopped
+    working (the confirm page: "je gegevens zijn gewist" is truer than
+    "verlopen" for an erased participant)."""
+
+    def __init__(self, payload: Any = None) -> None:
+        super().__init__()
+        self.payload = payload
 
 
 @lru_cache(maxsize=64)
@@ -88,7 +97,7 @@ def load(purpose: str, token: str, now: datetime) -> Any:
     except BadData as exc:
         raise TokenInvalid from exc
     if now - signed_at > max_age(purpose):
-        raise TokenExpired
+        raise TokenExpired(payload)
     return payload
 
 

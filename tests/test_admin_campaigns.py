@@ -158,12 +158,13 @@ def test_open_and_close_signup(admin, session):
         session.refresh(campaign)
         assert campaign.signup_state(utcnow()) == "closed"
         assert "Aanmelden openen" in admin.get(f"/admin/campagnes/{campaign.id}").text
-        assert "Aanmelden is gesloten." in admin.client.get("/").text  # what a visitor sees
+        visitor = admin.client.get("/").text  # what a visitor sees
+        assert "Aanmelden is gesloten sinds dinsdag 10 november 2026 om 12:00 uur." in visitor
 
         admin.post(f"/admin/campagnes/{campaign.id}/aanmelding", {"action": "open"})
         session.refresh(campaign)
         assert campaign.signup_state(utcnow()) == "open"
-        assert "Aanmelden is gesloten." not in admin.client.get("/").text
+        assert "Aanmelden is gesloten" not in admin.client.get("/").text
         assert admin.post(f"/admin/campagnes/{campaign.id}/aanmelding", {"action": "x"}).status_code == 400
 
 

@@ -54,6 +54,7 @@ def test_participants_export_has_only_consenting_not_erased_people(admin, campai
     assert emails == ["zoe@example.org", "formule@example.org"]
     zoe = table[1]
     assert zoe[2] == "Zoë Çelik" and zoe[3] == "Kinderdagverblijf 't Überbos" and zoe[4] == "Onderwijs"
+    assert table[0][6] == "status" and zoe[6] == "doet mee"  # the Dutch name, not "active"
 
 
 def test_cells_cannot_become_formulas(admin, campaign):

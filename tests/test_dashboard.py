@@ -199,13 +199,24 @@ def test_the_dashboard_page_reads_at_a_glance(admin, campaign):
     assert "550 5.1.1 No such user" in page and people[0].email in page
 
 
+def test_answer_counts_are_singular_for_one(admin, session):
+    """Issue 19 item 4: the dashboard said "1 antwoorden"."""
+    c, qs = campaign_with_set(session)
+    person = make_participant(session, c, utcnow(), email="een@example.org")
+    answer(session, person, qs, 1, qs.questions[0].correct_option.label)
+    page = " ".join(admin.get(f"/admin/campagnes/{c.id}").text.split())
+    assert "1 antwoord · 100 % goed" in page
+    assert "0 antwoorden · nog geen antwoorden" in page
+    assert "1 antwoorden" not in page
+
+
 def test_the_retry_button(admin, session, campaign):
     c, _, _ = campaign
     failed = session.query(Delivery).filter_by(status="failed").one()
     response = admin.post(f"/admin/campagnes/{c.id}/opnieuw-versturen", {"delivery": str(failed.id)})
     assert response.status_code == 303
     assert (
-        "1 e-mail(s) staan klaar om opnieuw te versturen."
+        "1 e-mail staat klaar om opnieuw te versturen. De planner verstuurt hem"
         in flashes(admin.get(f"/admin/campagnes/{c.id}").text)[0]
     )
     session.expire_all()

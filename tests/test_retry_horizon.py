@@ -152,7 +152,7 @@ def test_the_dashboard_shows_a_failed_question_email_with_a_retry(app, client, s
     smtp.refuse.clear()
     response = admin.post(f"{dashboard}/opnieuw-versturen", {"delivery": str(failed.id)})
     assert response.status_code == 303
-    assert "1 e-mail(s) staan klaar" in flashes(admin.get(dashboard).text)[0]
+    assert "1 e-mail staat klaar" in flashes(admin.get(dashboard).text)[0]
     moment = question(session, 1).due_at  # due when the organiser pressed the button
     send_due(app, lambda: moment, "test")
     assert question(session, 1).status == "sent"

@@ -7,6 +7,7 @@ the database is scanned for the address, name, organisation and role.
 from __future__ import annotations
 
 import json
+import re
 import warnings
 
 import pytest
@@ -194,3 +195,46 @@ def test_erase_is_logged_without_the_address(app, client, smtp, sanne, caplog):
         client.post(my_data_path(smtp).replace("/gegevens", "/wissen"), data={"bevestig": "ja"})
     assert f"participant {sanne.id} erased" in caplog.text
     assert EMAIL not in caplog.text
+
+
+def test_my_data_page_speaks_dutch_in_the_campaigns_timezone(client, session, smtp, sanne):
+    """Issue 19 item 4: no UTC ISO timestamps, no English codes, no "e-mail(s)"."""
+    with time_machine.travel(at("2026-11-17 12:00"), tick=False):
+        page = client.get(my_data_path(smtp)).text
+    text = " ".join(page.split())
+    assert "<td>maandag 16 november 2026 om 07:30</td>" in text  # signed up, Amsterdam time
+    assert re.search(r"· antwoord [A-D] \((niet )?goed\) · maandag 16 november 2026 om 09:00</li>", text)
+    assert "<td>doet mee</td>" in text
+    assert "3 e-mails:" in text
+    assert "<li>Vraag 1 · verstuurd op maandag 16 november 2026 om 07:30</li>" in text
+    assert "<li>Vraag 2 · nog niet verstuurd, we proberen het opnieuw</li>" in text
+    assert "<li>Vraag 3 · gepland voor woensdag 18 november 2026 om 07:30</li>" in text
+    for english in (
+        "e-mail(s)",
+        "(sent)",
+        "(pending)",
+        "question 1",
+        "active",
+        "+00:00",
+        "UTC",
+        "2026-11-16",
+    ):
+        assert english not in text, english
+
+    # The campaign's zone, not the server's or Amsterdam's: Bonaire is UTC-4 in November.
+    sanne.campaign.timezone = "America/Kralendijk"
+    session.commit()
+    with time_machine.travel(at("2026-11-17 12:00"), tick=False):
+        text = " ".join(client.get(my_data_path(smtp)).text.split())
+    assert "<td>maandag 16 november 2026 om 02:30</td>" in text
+
+
+def test_one_email_and_one_visit_are_singular(client, session, smtp, sanne):
+    session.execute(Delivery.__table__.delete().where(Delivery.day > 1))
+    session.execute(
+        LinkHit.__table__.delete().where(LinkHit.id > session.scalar(select(func.min(LinkHit.id))))
+    )
+    session.commit()
+    with time_machine.travel(at("2026-11-17 12:00"), tick=False):
+        text = " ".join(client.get(my_data_path(smtp)).text.split())
+    assert "1 e-mail:" in text and "1 keer een antwoordlink geopend" in text

@@ -11,26 +11,11 @@ from quiz.admin.blueprint import bp
 from quiz.admin.campaigns import SIGNUP_STATES, get_campaign
 from quiz.admin.charts import Bar, bar_chart, number
 from quiz.db import get_session, utcnow
+from quiz.formatting import counted
+from quiz.names import DELIVERY_STATUS_NAMES, KIND_NAMES, email_name
 
 # At a glance: the biggest organisations on the dashboard, all of them one click away.
 ORGANISATIONS_SHOWN = 20
-KIND_NAMES = {
-    "confirm": "Bevestiging",
-    "already_registered": "Al aangemeld",
-    "question": "Vraag",
-    "followup": "Vervolgmail",
-    "reminder": "Herinnering",
-    "summary": "Slotmail",
-    "repeat": "Herhaalvraag",
-}
-STATUS_NAMES = {
-    "pending": "wacht",
-    "sending": "wordt verstuurd",
-    "sent": "verstuurd",
-    "deferred": "later opnieuw",
-    "failed": "mislukt",
-    "cancelled": "geannuleerd",
-}
 
 
 def funnel_chart(d: dashboard.Dashboard) -> object:
@@ -71,7 +56,8 @@ def campaign_dashboard(campaign_id: int) -> str:
         question_charts={f.question.id: question_chart(f) for f in d.questions},
         sector_chart=bar_chart("sectoren", "Deelnemers per sector", sector_bars) if sector_bars else None,
         kind_names=KIND_NAMES,
-        status_names=STATUS_NAMES,
+        email_name=email_name,
+        status_names=DELIVERY_STATUS_NAMES,
         number=number,
         min_organisation=dashboard.MIN_ORGANISATION,
         retention=learning.retention(session, campaign, [f.question for f in d.questions]),
@@ -106,8 +92,8 @@ def campaign_retry(campaign_id: int) -> Response:
     queued = dashboard.retry_failed(get_session(), campaign.id, utcnow(), delivery_id)
     if queued:
         flash(
-            f"{queued} e-mail(s) staan klaar om opnieuw te versturen. "
-            "De planner verstuurt ze binnen een paar minuten.",
+            f"{counted(queued, 'e-mail staat', 'e-mails staan')} klaar om opnieuw te versturen. "
+            f"De planner verstuurt {'hem' if queued == 1 else 'ze'} binnen een paar minuten.",
             "success",
         )
     else:

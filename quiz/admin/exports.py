@@ -6,6 +6,8 @@
   on a double-click.
 - Participants: only those who gave consent, never erased ones. Answers: the
   same participants, identified by their participant number only.
+- Sectors and statuses by their Dutch names; times in the campaign's zone
+  as YYYY-MM-DD HH:MM, which a spreadsheet reads as a date and sorts.
 - A cell that starts with = + - @ is prefixed with ' so that a spreadsheet
   never runs it as a formula (CSV injection through a name or organisation).
 - Streamed in chunks: 100,000 rows never sit in memory at once.
@@ -26,6 +28,7 @@ from quiz.admin.blueprint import bp
 from quiz.admin.campaigns import get_campaign
 from quiz.db import get_session
 from quiz.models import SECTORS, Answer, Option, Participant, Question
+from quiz.names import participant_status_name
 
 BOM = "\ufeff"
 CHUNK = 1000
@@ -113,6 +116,7 @@ def export_participants(campaign_id: int) -> Response:
         for row in get_session().execute(query):
             values = list(row)
             values[4] = SECTORS.get(values[4] or "", values[4])
+            values[6] = participant_status_name(values[6])
             yield values
 
     return _download(f"{campaign.slug}-deelnemers.csv", csv_rows(header, rows(), delimiter(), tz))

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from quiz.delivery.planner import first_quiz_day, send_slot
 from quiz.delivery.workdays import dutch_holiday_name, is_working_day, nth_working_day, parse_skip_dates
+from quiz.formatting import dutch_time
 from quiz.models import Campaign
 
 
@@ -80,4 +81,4 @@ def weeks(campaign: Campaign, days: list[date], start: date) -> list[list[Calend
 
 def slot_text(campaign: Campaign, day: date) -> str:
     """'07:30' — the send time on that day, local."""
-    return f"{send_slot(campaign, day):%H:%M}"
+    return dutch_time(send_slot(campaign, day))

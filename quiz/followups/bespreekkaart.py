@@ -1,10 +1,14 @@
 """The bespreekkaart: a public, printable page per question set for a team meeting.
 
-Every question with its options, the correct answer, the explanation and the
-discussion prompt, laid out to print on two A4 pages
-(quiz/static/bespreekkaart.css). Public on purpose: the summary email invites
-participants to print it and pass it on. It shows the answers, so organisers
-link to it only after a campaign (the summary email does). Not indexed by
+Every question with its options first, unmarked, so that a team chooses an
+answer together; then, from a new page, the answer key: per question the
+correct option, the explanation and the discussion prompt. Printed on A4
+(quiz/static/bespreekkaart.css), no question or key item is split over two
+columns or pages; the shipped set takes three pages.
+
+Public on purpose: the summary email invites participants to print it and
+pass it on. It shows the answers, so it is linked only after the quiz (the
+summary email; "Mijn quiz" once every question is answered). Not indexed by
 search engines.
 
 The same page as a PDF when WeasyPrint can be imported (it needs Debian's

@@ -1,10 +1,11 @@
 """The "Mijn quiz" page: a participant's own progress, behind a signed link.
 
 Every quiz email carries the link; there is no password. The page shows
-which days were sent, answered and right, links to questions still open,
-when the next question arrives and, at the end, the score and the
-certificate of participation (when the campaign gives one: the link, or
-from when). It only reads.
+which days were sent, answered and right, links to questions still open
+and back to the feedback of those answered, when the next question
+arrives and, at the end, the score, the bespreekkaart (not before: the
+card holds the answer key) and the certificate of participation (when the
+campaign gives one: the link, or from when). It only reads.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from werkzeug.wrappers import Response
 
 from quiz import links
 from quiz.answering import answers as answering
+from quiz.answering.stats import recent_distribution
 from quiz.answering.views import private_page
 from quiz.db import get_session, utcnow
 from quiz.delivery.planner import send_slot
@@ -41,6 +43,7 @@ class DayRow:
     answer_label: str | None
     correct: bool | None
     answer_url: str | None  # for sent, unanswered questions while answers are open
+    feedback_url: str | None  # for answered questions: the feedback and explanation again
 
 
 @dataclass
@@ -99,6 +102,9 @@ def progress(participant: Participant, now: datetime, token: str) -> Progress:
                 answer_label=chosen.label if chosen else None,
                 correct=chosen.is_correct if chosen else None,
                 answer_url=url,
+                feedback_url=url_for("account.feedback", token=token, position=view.position)
+                if chosen
+                else None,
             )
         )
     answered = sum(1 for d in days if d.answer_label)
@@ -150,6 +156,50 @@ def open_question(token: str, position: int) -> Response:
     return redirect(answer_url, code=303)
 
 
+@bp.get("/mijn-quiz/<token:token>/antwoord/<int:position>")
+@bad_tokens_per_address
+def feedback(token: str, position: int) -> Response:
+    """An answered question's feedback page again: the answer given, the
+    explanation, how others answered, the discussion prompt.
+
+    Through the "Mijn quiz" link, so it works as long as that page does,
+    also after the answer window closed (answer links stop then). Only reads.
+    """
+    participant = participant_from_link(token, utcnow())
+    session = get_session()
+    question_set = participant.campaign.question_set
+    question = (
+        next((q for q in question_set.questions if q.position == position), None) if question_set else None
+    )
+    answer = (
+        session.scalar(
+            select(Answer).where(Answer.participant_id == participant.id, Answer.question_id == question.id)
+        )
+        if question is not None
+        else None
+    )
+    view = question_view(session, question.id) if question is not None else None
+    if answer is None or view is None:
+        abort(404)
+    body = render_template(
+        "answers/feedback.html",
+        q=view,
+        chosen=view.option(answer.option_id),
+        answered_at=answer.answered_at,
+        just_answered=False,
+        review=True,
+        tapped=None,
+        distribution=recent_distribution(session, participant.campaign_id, view.id),
+        unanswered=[],
+        manage_url=url_for("account.my_quiz", token=token),
+        campaign=participant.campaign,
+        preview=False,
+        discussed_token=links.discussed_token(participant.id, view.id),
+        discussed_at=answer.discussed_at,
+    )
+    return private_page(body)
+
+
 @bp.get("/mijn-quiz/<token:token>")
 @bad_tokens_per_address
 def my_quiz(token: str) -> Response:
@@ -164,5 +214,12 @@ def my_quiz(token: str) -> Response:
         certificate_pdf=pdf_available(),
         now=now,
         token=token,
+        bespreekkaart_url=url_for(
+            "bespreekkaart.card",
+            slug=participant.campaign.question_set.slug,
+            version=participant.campaign.question_set.version,
+        )
+        if participant.campaign.question_set
+        else None,
     )
     return private_page(body)

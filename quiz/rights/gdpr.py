@@ -22,7 +22,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, select, update
@@ -35,15 +35,6 @@ from quiz.models import RECEIVING, Answer, Delivery, LinkHit, Option, Participan
 # unsubscribing leaves them, and the rights pages ask `rights.RECEIVING`.
 # Statuses an unsubscribe changes: those, and a bounce (which can be retried).
 CAN_UNSUBSCRIBE = (*RECEIVING, "bounced")
-# The statuses as participants read them (their "Mijn gegevens" page).
-STATUS_NAMES = {
-    "pending": "aangemeld, nog niet bevestigd",
-    "active": "doet mee",
-    "completed": "quiz afgerond",
-    "unsubscribed": "afgemeld",
-    "bounced": "e-mail kwam niet aan",
-    "erased": "gewist",
-}
 # certificate_code too: once erased, the certificate no longer verifies.
 PERSONAL_FIELDS = (
     "email", "name", "organisation", "sector", "role", "consent_at", "consent_version", "certificate_code",
@@ -113,12 +104,8 @@ def erase_where(session: Session, condition: ColumnElement[bool], now: datetime,
     return result.rowcount
 
 
-def export_data(session: Session, participant: Participant) -> dict[str, Any]:
-    """Everything stored about `participant`, as JSON-ready data (times in UTC, ISO 8601)."""
-
-    def iso(value: datetime | None) -> str | None:
-        return value.isoformat() if value is not None else None
-
+def stored_data(session: Session, participant: Participant) -> dict[str, Any]:
+    """Everything stored about `participant`, as plain data (datetimes aware, in UTC)."""
     campaign = participant.campaign
     answers = session.execute(
         select(Answer, Question.position, Question.title, Option.label, Option.is_correct)
@@ -150,14 +137,14 @@ def export_data(session: Session, participant: Participant) -> dict[str, Any]:
             "sector": participant.sector,
             "role": participant.role,
             "status": participant.status,
-            "signed_up_at": iso(participant.created_at),
-            "consent_at": iso(participant.consent_at),
+            "signed_up_at": participant.created_at,
+            "consent_at": participant.consent_at,
             "consent_version": participant.consent_version,
-            "confirmed_at": iso(participant.confirmed_at),
-            "first_quiz_day": participant.first_quiz_day.isoformat() if participant.first_quiz_day else None,
-            "status_changed_at": iso(participant.status_changed_at),
+            "confirmed_at": participant.confirmed_at,
+            "first_quiz_day": participant.first_quiz_day,
+            "status_changed_at": participant.status_changed_at,
             "certificate_code": participant.certificate_code,
-            "repeats_stopped_at": iso(participant.repeats_stopped_at),
+            "repeats_stopped_at": participant.repeats_stopped_at,
         },
         "campaign": {"name": campaign.name, "slug": campaign.slug},
         "answers": [
@@ -166,8 +153,8 @@ def export_data(session: Session, participant: Participant) -> dict[str, Any]:
                 "question": title,
                 "answer": label,
                 "correct": bool(correct),
-                "answered_at": iso(answer.answered_at),
-                "discussed_at": iso(answer.discussed_at),
+                "answered_at": answer.answered_at,
+                "discussed_at": answer.discussed_at,
             }
             for answer, position, title, label, correct in answers
         ],
@@ -178,23 +165,17 @@ def export_data(session: Session, participant: Participant) -> dict[str, Any]:
                 "question": title,
                 "answer": label,
                 "correct": bool(correct),
-                "answered_at": iso(answer.answered_at),
+                "answered_at": answer.answered_at,
             }
             for answer, position, title, label, correct in repeat_answers
         ],
         "emails": [
-            {
-                "kind": d.kind,
-                "day": d.day,
-                "status": d.status,
-                "due_at": iso(d.due_at),
-                "sent_at": iso(d.sent_at),
-            }
+            {"kind": d.kind, "day": d.day, "status": d.status, "due_at": d.due_at, "sent_at": d.sent_at}
             for d in deliveries
         ],
         "link_visits": [
             {
-                "at": iso(h.hit_at),
+                "at": h.hit_at,
                 "method": h.method,
                 "browser": h.user_agent,
                 "address_fingerprint": h.client_hash,
@@ -203,3 +184,22 @@ def export_data(session: Session, participant: Participant) -> dict[str, Any]:
             for h in hits
         ],
     }
+
+
+def export_data(session: Session, participant: Participant) -> dict[str, Any]:
+    """`stored_data` ready for JSON: times in UTC as ISO 8601, dates as YYYY-MM-DD.
+
+    The download is for machines (and for the participant's own records), so
+    it keeps the stored codes and ISO times; the page shows them in Dutch.
+    """
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: plain(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [plain(v) for v in value]
+        if isinstance(value, date):  # datetimes too
+            return value.isoformat()
+        return value
+
+    return plain(stored_data(session, participant))

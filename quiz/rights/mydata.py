@@ -17,6 +17,7 @@ import json
 from flask import Blueprint, abort, current_app, render_template, request
 from werkzeug.wrappers import Response
 
+from quiz import names
 from quiz.answering import answers as answering
 from quiz.answering.views import private_page
 from quiz.db import get_session, utcnow
@@ -36,12 +37,13 @@ csrf.exempt(bp)
 def overview(token: str) -> Response:
     """Everything stored about me, readable, with the download and erase links."""
     participant = participant_from_link(token, utcnow())
-    data = rights.export_data(get_session(), participant)
+    data = rights.stored_data(get_session(), participant)
     body = render_template(
         "rights/my_data.html",
         data=data,
+        tz=participant.campaign.timezone,
         sectors=SECTORS,
-        status_names=rights.STATUS_NAMES,
+        names=names,
         token=token,
         unsubscribe_token=unsubscribe_token(participant.id)
         if participant.status in rights.CAN_UNSUBSCRIBE

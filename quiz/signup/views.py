@@ -9,11 +9,11 @@ from werkzeug.wrappers import Response
 
 from quiz.db import get_session, utcnow
 from quiz.delivery.planner import send_slot
-from quiz.errors import token_pages
-from quiz.links import read_confirm
+from quiz.links import TokenExpired, TokenInvalid, is_id, read_confirm
 from quiz.models import GONE, Campaign, Participant
 from quiz.ratelimits import bad_tokens_per_address, posts_per_link, signup_per_address, signup_per_email
 from quiz.signup import participants
+from quiz.signup.closed import closed_signup
 from quiz.signup.forms import ConfirmForm, SignupForm, one_line
 from quiz.signup.public import open_campaigns, public_campaign
 
@@ -30,9 +30,10 @@ def _signup_page(campaign: Campaign | None) -> str | Response:
     now = utcnow()
     if campaign is None:
         return render_template("signup/no_campaign.html"), 404
-    state = campaign.signup_state(now)
-    if state != "open":
-        return render_template("signup/closed.html", campaign=campaign, state=state)
+    confirm_window = timedelta(days=current_app.config["QUIZ_TOKEN_MAX_AGE_DAYS"])
+    closed = closed_signup(campaign, now, confirm_window)
+    if closed is not None:
+        return render_template("signup/closed.html", campaign=campaign, closed=closed)
     form = SignupForm()
     if form.is_submitted() and form.is_bot:
         # The same page a person gets, so the bot learns nothing; nothing stored.
@@ -87,11 +88,24 @@ def check_email() -> str:
 
 
 def _participant_from_token(token: str) -> Participant:
-    with token_pages("confirm"):
+    """The participant of a confirm link, or a 400/410 page that says why the
+    link does not work: the participant's state first (erased, unsubscribed,
+    bounced, already confirmed, removed), the link's age only when that is
+    the whole story (a signup still waiting for confirmation)."""
+    expired = False
+    try:
         participant_id = read_confirm(token, utcnow())
-    participant = get_session().get(Participant, participant_id)
-    if participant is None or participant.status in GONE:
-        abort(410, description="expired_confirm")
+    except TokenExpired as exc:
+        participant_id, expired = (exc.payload if is_id(exc.payload) else None), True
+    except TokenInvalid:
+        abort(400, description="invalid_confirm")
+    participant = get_session().get(Participant, participant_id) if participant_id else None
+    if participant is None:
+        abort(410, description="expired_confirm" if expired else "gone_confirm")
+    if participant.status in GONE:
+        abort(410, description=f"{participant.status}_confirm")
+    if expired:
+        abort(410, description="expired_confirm" if participant.status == "pending" else "confirmed_confirm")
     return participant
 
 
