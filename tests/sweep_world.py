@@ -64,7 +64,9 @@ class World:
     _fresh: int = 0
 
     def pid(self, who: str) -> int:
-        """A named participant's id; "fresh" (or "fresh-pending") makes a new one."""
+        """A named participant's id; "fresh…" makes a new one (see `fresh`)."""
+        if who == "fresh-answered":  # answered day 2, not discussed yet
+            return self.fresh(answered=2)
         if who.startswith("fresh"):
             return self.fresh("pending" if who == "fresh-pending" else "active")
         return self.people[who]
@@ -88,7 +90,7 @@ class World:
         option_id = self.option_ids[day - 1][option] if option is not None else None
         return links.answer_token(self.pid(who), self.question_ids[day - 1], option_id)
 
-    def fresh(self, status: str = "active") -> int:
+    def fresh(self, status: str = "active", answered: int | None = None) -> int:
         """A new participant of the campaign, for a page that a POST changes
         (unsubscribe, erase, answer): each visit gets one of its own."""
         self._fresh += 1
@@ -102,6 +104,9 @@ class World:
                 organisation="Huisartsenpraktijk De Brink",
                 status=status,
             )
+            if answered:
+                qs = campaign.question_set
+                answer(s, person, qs, answered, qs.questions[answered - 1].options[0].label)
             return person.id
 
 
@@ -182,6 +187,12 @@ def _send_emails(world: World) -> None:
     messages = [message_from_bytes(box.get_bytes(k), policy=policy.default) for k in world.mailbox_keys]
     for name, who, kind in EMAILS:
         world.emails[name] = _html(_pick(messages, world, name, who, kind))
+    # Each case shows what its name says.
+    assert "jouw organisatie" in world.emails["followup-with-organisation"]
+    assert "van iedereen" in world.emails["followup-with-organisation"]
+    assert "jouw organisatie" not in world.emails["followup-without-organisation"]
+    assert "Nog niet beantwoord" in world.emails["question-with-reminder"]
+    assert "Nog niet beantwoord" not in world.emails["question"]
 
 
 _ADDRESSES = {"sanne": LONG_EMAIL, "piet": "piet@example.org", "karin": "karin@example.org",

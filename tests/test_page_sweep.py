@@ -98,6 +98,11 @@ CASES: tuple[Case, ...] = (
          then=press("Bevestig mijn antwoord")),  # fmt: skip
     Case("answers.preview", "preview", lambda w: f"/voorbeeld/{w.preview(1, 1)}"),
     Case("discussed.discussed", "discussed", lambda w: f"/besproken/{w.discussed('sanne', 1)}"),
+    Case("answers.preview", "preview-feedback", lambda w: f"/voorbeeld/{w.preview(1, 1)}",
+         then=press("Bevestig mijn antwoord")),
+    Case("discussed.discussed", "discussed-recorded",
+         lambda w: f"/besproken/{w.discussed('fresh-answered', 2)}",
+         then=press("Besproken in ons team")),
     Case("account.my_quiz", "my-quiz", lambda w: f"/mijn-quiz/{w.manage()}"),
     Case("account.open_question", "my-quiz-open-question",
          lambda w: f"/mijn-quiz/{w.manage('karin')}/vraag/1"),
@@ -113,6 +118,7 @@ CASES: tuple[Case, ...] = (
     Case("devmail.show", "dev-mailbox-message", lambda w: f"/dev/mailbox/{w.mailbox_keys[0]}"),
     # --- organisers ---
     Case("admin.login", "admin-login", lambda w: "/admin/inloggen"),
+    Case("admin.login", "admin-login-errors", lambda w: "/admin/inloggen", then=press("Inloggen")),
     admin("admin.index", "admin-index", lambda w: "/admin/"),
     admin("admin.campaigns", "admin-campaigns", lambda w: "/admin/campagnes"),
     admin("admin.campaign_new", "admin-campaign-new", lambda w: "/admin/campagnes/nieuw"),
@@ -276,6 +282,7 @@ _TOO_WIDE = """(width) => [...document.querySelectorAll('body *')]
 def test_page_fits_and_passes_axe(case: Case, width: int, contexts, sweep_server: World) -> None:
     world = sweep_server
     page = contexts[(width, case.organiser)].new_page()
+    page.set_default_timeout(10_000)  # a missing button fails in seconds, not half a minute
     try:
         with world.app.app_context():  # links are signed with the app's key
             path = case.path(world)
