@@ -48,11 +48,14 @@ class Case:
     name: str
     path: Callable[[World], str]
     then: Callable[[Any], None] | None = None
+    shows: str | None = None  # after `then`: a selector that proves the form led here
     organiser: bool = False
     status: int = 200
 
 
 def press(name: str, tick: str | None = None) -> Callable[[Any], None]:
+    """Press the button `name` (ticking the box labelled `tick` first) and wait for the next page."""
+
     def act(page: Any) -> None:
         if tick:
             page.get_by_label(tick).check()
@@ -77,7 +80,7 @@ def _campaign(w: World) -> str:
 CASES: tuple[Case, ...] = (
     # --- public ---
     Case("signup.form", "signup", lambda w: "/"),
-    Case("signup.form", "signup-errors", lambda w: "/", then=press("Aanmelden")),
+    Case("signup.form", "signup-errors", lambda w: "/", then=press("Aanmelden"), shows=".error-summary"),
     Case("signup.campaign_form", "signup-campaign", lambda w: f"/c/{w.slug}"),
     Case("signup.campaign_form", "signup-closed", lambda w: f"/c/{w.closed_slug}"),
     Case("signup.campaign_form", "signup-no-campaign", lambda w: "/c/bestaat-niet", status=404),
@@ -85,7 +88,7 @@ CASES: tuple[Case, ...] = (
     Case("signup.privacy", "privacy", lambda w: "/privacy"),
     Case("signup.confirm", "confirm", lambda w: f"/bevestig/{w.confirm('nieuw')}"),
     Case("signup.welcome", "welcome", lambda w: f"/bevestig/{w.confirm('fresh-pending')}",
-         then=press("Ja, ik doe mee")),  # fmt: skip
+         then=press("Ja, ik doe mee"), shows="h1:has-text('Je doet mee!')"),  # fmt: skip
     Case(None, "not-found", lambda w: "/bestaat-niet", status=404),
     Case(None, "bad-link", lambda w: "/a/geen-geldige-link", status=400),
     Case("bespreekkaart.newest", "bespreekkaart", lambda w: f"/bespreekkaart/{w.set_slug}"),
@@ -95,35 +98,36 @@ CASES: tuple[Case, ...] = (
     Case("answers.answer", "answer", lambda w: f"/a/{w.answer_token('karin', 1, 0)}"),
     Case("answers.answer", "feedback", lambda w: f"/a/{w.answer_token('sanne', 1)}"),
     Case("answers.answer", "feedback-just-answered", lambda w: f"/a/{w.answer_token('fresh', 2, 0)}",
-         then=press("Bevestig mijn antwoord")),  # fmt: skip
+         then=press("Bevestig mijn antwoord"), shows="h1.result"),  # fmt: skip
     Case("answers.preview", "preview", lambda w: f"/voorbeeld/{w.preview(1, 1)}"),
     Case("discussed.discussed", "discussed", lambda w: f"/besproken/{w.discussed('sanne', 1)}"),
     Case("answers.preview", "preview-feedback", lambda w: f"/voorbeeld/{w.preview(1, 1)}",
-         then=press("Bevestig mijn antwoord")),
+         then=press("Bevestig mijn antwoord"), shows="h1.result"),
     Case("discussed.discussed", "discussed-recorded",
          lambda w: f"/besproken/{w.discussed('fresh-answered', 2)}",
-         then=press("Besproken in ons team")),
+         then=press("Besproken in ons team"), shows="h1:has-text('Bedankt!')"),
     Case("account.my_quiz", "my-quiz", lambda w: f"/mijn-quiz/{w.manage()}"),
     Case("account.open_question", "my-quiz-open-question",
          lambda w: f"/mijn-quiz/{w.manage('karin')}/vraag/1"),
     Case("mydata.overview", "my-data", lambda w: f"/mijn-quiz/{w.manage()}/gegevens"),
     Case("mydata.erase", "erase", lambda w: f"/mijn-quiz/{w.manage()}/wissen"),
     Case("mydata.erase", "erased", lambda w: f"/mijn-quiz/{w.manage('fresh')}/wissen",
-         then=press("Wis mijn gegevens", tick="Ja")),  # fmt: skip
+         then=press("Wis mijn gegevens", tick="Ja"), shows="h1:has-text('gewist')"),  # fmt: skip
     Case("unsubscribe.unsubscribe", "unsubscribe", lambda w: f"/afmelden/{w.unsubscribe('sanne')}"),
     Case("unsubscribe.unsubscribe", "unsubscribed", lambda w: f"/afmelden/{w.unsubscribe('fresh')}",
-         then=press("Meld mij af")),  # fmt: skip
+         then=press("Meld mij af"), shows="h1:has-text('Je bent afgemeld')"),  # fmt: skip
     # --- dev mailbox ---
     Case("devmail.index", "dev-mailbox", lambda w: "/dev/mailbox/"),
     Case("devmail.show", "dev-mailbox-message", lambda w: f"/dev/mailbox/{w.mailbox_keys[0]}"),
     # --- organisers ---
     Case("admin.login", "admin-login", lambda w: "/admin/inloggen"),
-    Case("admin.login", "admin-login-errors", lambda w: "/admin/inloggen", then=press("Inloggen")),
+    Case("admin.login", "admin-login-errors", lambda w: "/admin/inloggen",
+         then=press("Inloggen"), shows=".error"),
     admin("admin.index", "admin-index", lambda w: "/admin/"),
     admin("admin.campaigns", "admin-campaigns", lambda w: "/admin/campagnes"),
     admin("admin.campaign_new", "admin-campaign-new", lambda w: "/admin/campagnes/nieuw"),
     admin("admin.campaign_new", "admin-campaign-errors", lambda w: "/admin/campagnes/nieuw",
-          then=press("Opslaan")),  # fmt: skip
+          then=press("Opslaan"), shows=".error-summary"),  # fmt: skip
     admin("admin.campaign_dashboard", "admin-dashboard", _campaign),
     admin("admin.campaign_edit", "admin-campaign-edit", lambda w: f"{_campaign(w)}/bewerken"),
     admin("admin.campaign_calendar", "admin-calendar", lambda w: f"{_campaign(w)}/kalender"),
@@ -292,6 +296,7 @@ def test_page_fits_and_passes_axe(case: Case, width: int, contexts, sweep_server
         response = page.goto(url)
         if case.then:
             case.then(page)
+            assert case.shows and page.locator(case.shows).count(), f"{case.name}: not the page it should be"
         else:
             assert response is not None and response.status == case.status, (
                 f"{case.name}: HTTP {response.status if response else None} at {page.url}"
