@@ -22,7 +22,7 @@ from quiz import links
 from quiz.db import session_scope, utcnow
 from quiz.delivery.outbox import enqueue
 from quiz.delivery.sender import send_due
-from quiz.models import Campaign, Participant, QuestionSet
+from quiz.models import Campaign, Participant, QuestionSet, RepeatAnswer
 from tests.admin_factories import answer, import_meldcode, make_organiser
 from tests.factories import make_campaign, make_participant
 
@@ -41,6 +41,7 @@ EMAILS = (
     ("followup-with-organisation", "sanne", "followup"),
     ("followup-without-organisation", "piet", "followup"),
     ("summary", "sanne", "summary"),
+    ("repeat", "sanne", "repeat"),
 )
 
 
@@ -90,6 +91,14 @@ class World:
         option_id = self.option_ids[day - 1][option] if option is not None else None
         return links.answer_token(self.pid(who), self.question_ids[day - 1], option_id)
 
+    def repeat(self, who: str, day: int, option: int | None = None) -> str:
+        """A link of the round-1 repeat of question `day` (sent in _send_emails)."""
+        option_id = self.option_ids[day - 1][option] if option is not None else None
+        return links.repeat_token(self.pid(who), self.question_ids[day - 1], 1, option_id)
+
+    def stop_repeats(self, who: str) -> str:
+        return links.repeats_stop_token(self.pid(who))
+
     def fresh(self, status: str = "active", answered: int | None = None) -> int:
         """A new participant of the campaign, for a page that a POST changes
         (unsubscribe, erase, answer): each visit gets one of its own."""
@@ -118,6 +127,8 @@ def build(app: Flask) -> World:
         qs = import_meldcode(s, now)
         campaign = make_campaign(s, now, slug="week-2026", name="Week tegen Kindermishandeling 2026",
                                  question_set_id=qs.id)  # fmt: skip
+        # Repeats and certificates on, so their pages and emails are swept too.
+        campaign.repeats, campaign.certificates_enabled = "wrong", True
         closed = make_campaign(s, now, slug="voorjaar-2026", name="MeldcodeQuiz voorjaar",
                                question_set_id=qs.id, signup_closes_at=now - timedelta(days=1))  # fmt: skip
         world.campaign_id, world.slug, world.closed_slug = campaign.id, campaign.slug, closed.slug
@@ -161,7 +172,7 @@ def _send_emails(world: World) -> None:
 
     def queue(who: str, kind: str, day: int = 0) -> None:
         with session_scope(app) as s:
-            question_id = questions[day - 1] if day else None
+            question_id = questions[day % 100 - 1] if day else None
             enqueue(s, participant_id=people[who], kind=kind, day=day, question_id=question_id,
                     due_at=now, now=now)  # fmt: skip
             s.commit()
@@ -175,10 +186,16 @@ def _send_emails(world: World) -> None:
     queue("sanne", "followup", 1)
     queue("piet", "followup", 1)
     queue("sanne", "summary")
+    queue("sanne", "repeat", 102)  # round 1 of question 2, which she got wrong
+    queue("piet", "repeat", 102)  # ... which Piet left open; he answers the repeat below
     send_due(app, utcnow, "sweep")
     queue("karin", "question", 3)  # after days 1 and 2 went out: the reminder block
     send_due(app, utcnow, "sweep")
     with session_scope(app) as s:
+        piets_option = world.option_ids[1][0]
+        s.add(RepeatAnswer(participant_id=people["piet"], question_id=questions[1], round=1,
+                           option_id=piets_option, answered_at=now))  # fmt: skip
+        s.commit()
         statuses = s.scalars(select(Participant.status).where(Participant.id.in_(people.values()))).all()
         assert "bounced" not in statuses
 
@@ -205,6 +222,7 @@ _SUBJECTS = {
     "followup-with-organisation": "Praat erover",
     "followup-without-organisation": "Praat erover",
     "summary": "uitslag",
+    "repeat": "Herhaalvraag",
 }
 
 

@@ -91,6 +91,11 @@ CASES: tuple[Case, ...] = (
          then=press("Ja, ik doe mee"), shows="h1:has-text('Je doet mee!')"),  # fmt: skip
     Case(None, "not-found", lambda w: "/bestaat-niet", status=404),
     Case(None, "bad-link", lambda w: "/a/geen-geldige-link", status=400),
+    Case("site.colofon", "colofon", lambda w: "/colofon"),
+    Case("site.accessibility", "accessibility", lambda w: "/toegankelijkheid"),
+    Case("certificate.check", "certificate-check", lambda w: "/deelnamebewijs/controleren"),
+    Case("certificate.check", "certificate-check-bad", lambda w: "/deelnamebewijs/controleren?code=!!",
+         status=400),  # fmt: skip
     Case("bespreekkaart.newest", "bespreekkaart", lambda w: f"/bespreekkaart/{w.set_slug}"),
     Case("bespreekkaart.card", "bespreekkaart-version",
          lambda w: f"/bespreekkaart/{w.set_slug}/{w.set_version}"),
@@ -107,6 +112,12 @@ CASES: tuple[Case, ...] = (
          lambda w: f"/besproken/{w.discussed('fresh-answered', 2)}",
          then=press("Besproken in ons team"), shows="h1:has-text('Bedankt!')"),
     Case("account.my_quiz", "my-quiz", lambda w: f"/mijn-quiz/{w.manage()}"),
+    Case("account.feedback", "my-quiz-feedback", lambda w: f"/mijn-quiz/{w.manage()}/antwoord/1"),
+    Case("certificate.page", "certificate-not-yet", lambda w: f"/mijn-quiz/{w.manage()}/deelnamebewijs",
+         status=404),  # fmt: skip
+    Case("repeats.answer", "repeat", lambda w: f"/h/{w.repeat('sanne', 2, 0)}"),
+    Case("repeats.answer", "repeat-feedback", lambda w: f"/h/{w.repeat('piet', 2)}"),
+    Case("repeats.stop", "repeats-stop", lambda w: f"/herhaalvragen-stoppen/{w.stop_repeats('sanne')}"),
     Case("account.open_question", "my-quiz-open-question",
          lambda w: f"/mijn-quiz/{w.manage('karin')}/vraag/1"),
     Case("mydata.overview", "my-data", lambda w: f"/mijn-quiz/{w.manage()}/gegevens"),
@@ -141,6 +152,7 @@ CASES: tuple[Case, ...] = (
     admin("admin.question_new", "admin-question-new", lambda w: f"{_set(w)}/vraag/nieuw"),
     admin("admin.question_delete", "admin-question-delete", lambda w: f"{_set(w)}/vraag/5/verwijderen"),
     admin("admin.question_preview", "admin-question-preview", lambda w: f"{_set(w)}/vraag/1/voorbeeld"),
+    admin("admin.item_analysis_page", "admin-item-analysis", lambda w: f"{_set(w)}/itemanalyse"),
     admin("admin.question_preview_html", "admin-question-preview-email",
           lambda w: f"{_set(w)}/vraag/1/voorbeeld/email.html"),
     # --- emails: the HTML part, as a mail program shows it ---
@@ -156,6 +168,10 @@ NOT_PAGES = {
     "health.healthz": "a health check for machines",
     "health.readyz": "a health check for machines",
     "bespreekkaart.pdf": "a PDF download",
+    "certificate.pdf": "a PDF download",
+    "admin.campaign_qr": "an SVG download (the campaign page shows the same QR code)",
+    "site.favicon": "an icon file",
+    "site.logo": "an image file",
     "mydata.export_json": "a JSON download",
     "admin.export_answers": "a CSV download",
     "admin.export_participants": "a CSV download",
