@@ -381,3 +381,14 @@ def phone(browser: Any) -> Iterator[Any]:
     page = context.new_page()
     yield page
     context.close()
+
+
+@pytest.fixture
+def admin(client, session):  # noqa: ANN001, ANN201
+    """A test client logged in as the organiser of tests/admin_factories.py."""
+    from tests.admin_factories import AdminClient, make_organiser
+
+    make_organiser(session)
+    admin = AdminClient(client)
+    admin.login()
+    return admin

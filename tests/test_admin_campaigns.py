@@ -14,17 +14,9 @@ from sqlalchemy import select
 from quiz.db import utcnow
 from quiz.models import Campaign, Delivery
 from quiz.questionsets.store import data_from_model, import_set
-from tests.admin_factories import AdminClient, campaign_with_set, flashes, import_meldcode, make_organiser
+from tests.admin_factories import campaign_with_set, flashes, import_meldcode
 from tests.conftest import at
 from tests.factories import make_campaign, make_participant
-
-
-@pytest.fixture
-def admin(client, session):
-    make_organiser(session)
-    admin = AdminClient(client)
-    admin.login()
-    return admin
 
 
 def valid_form(set_id: int, **changes: str) -> dict[str, str]:

@@ -15,23 +15,13 @@ from quiz.models import Question, QuestionSet
 from quiz.questionsets import validate_text
 from quiz.questionsets.store import data_from_model
 from tests.admin_factories import (
-    AdminClient,
     answered_participant,
     campaign_with_set,
     flashes,
     import_meldcode,
-    make_organiser,
 )
 
 DATA = Path(__file__).resolve().parent / "data" / "questions"
-
-
-@pytest.fixture
-def admin(client, session):
-    make_organiser(session)
-    admin = AdminClient(client)
-    admin.login()
-    return admin
 
 
 @pytest.fixture

@@ -9,16 +9,8 @@ import io
 import pytest
 
 from quiz.db import utcnow
-from tests.admin_factories import AdminClient, answer, campaign_with_set, make_organiser
+from tests.admin_factories import answer, campaign_with_set
 from tests.factories import make_participant
-
-
-@pytest.fixture
-def admin(client, session):
-    make_organiser(session)
-    admin = AdminClient(client)
-    admin.login()
-    return admin
 
 
 @pytest.fixture

@@ -15,15 +15,7 @@ from quiz.delivery.emails import render_question_preview
 from quiz.delivery.mail_templates import TEMPLATE_DIR
 from quiz.models import Answer, Delivery, LinkHit, Participant
 from quiz.security import links_leave_the_frame
-from tests.admin_factories import EMAIL, AdminClient, flashes, import_meldcode, make_organiser
-
-
-@pytest.fixture
-def admin(client, session):
-    make_organiser(session)
-    admin = AdminClient(client)
-    admin.login()
-    return admin
+from tests.admin_factories import EMAIL, flashes, import_meldcode
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from sqlalchemy import event
 from quiz.admin import figures as dashboard
 from quiz.db import database, utcnow
 from quiz.models import Delivery, Participant
-from tests.admin_factories import AdminClient, answer, campaign_with_set, flashes, make_organiser
+from tests.admin_factories import answer, campaign_with_set, flashes
 from tests.factories import make_participant
 
 
@@ -173,14 +173,6 @@ def test_retry_never_mails_an_unsubscribed_participant(session, campaign):
     assert dashboard.retry_failed(session, c.id, utcnow(), delivery_id=row.id) == 0
     session.expire_all()
     assert session.get(Delivery, row.id).status == "failed"
-
-
-@pytest.fixture
-def admin(client, session):
-    make_organiser(session)
-    admin = AdminClient(client)
-    admin.login()
-    return admin
 
 
 def test_the_dashboard_page_reads_at_a_glance(admin, campaign):

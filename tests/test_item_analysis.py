@@ -13,7 +13,7 @@ from quiz.admin import item_analysis
 from quiz.admin.item_analysis import ItemAnalysis, analyse_set, point_biserial
 from quiz.db import utcnow
 from quiz.questionsets.store import import_set
-from tests.admin_factories import AdminClient, answer, campaign_with_set, import_meldcode, make_organiser
+from tests.admin_factories import answer, campaign_with_set, import_meldcode
 from tests.factories import make_campaign, make_participant
 
 # Per person: the option chosen on question 1, then right (1) or wrong (0) on questions 2..5.
@@ -169,14 +169,6 @@ def test_a_rarely_chosen_distractor_is_flagged(session):
         "C": None,
         "D": None,
     }
-
-
-@pytest.fixture
-def admin(client, session):
-    make_organiser(session)
-    admin = AdminClient(client)
-    admin.login()
-    return admin
 
 
 def test_the_page_names_the_method_and_hides_small_figures(admin, hand_case):

@@ -11,7 +11,7 @@ import pytest
 from quiz.admin import learning
 from quiz.admin.figures import campaign_questions
 from quiz.db import utcnow
-from tests.admin_factories import AdminClient, answer, campaign_with_set, make_organiser, repeat_answer
+from tests.admin_factories import answer, campaign_with_set, repeat_answer
 from tests.factories import make_campaign, make_participant
 
 # Question 1's correct option is B, question 2's is C; A is wrong on both.
@@ -98,14 +98,6 @@ def test_a_campaign_without_repeats_has_no_figure(session):
     answer(session, person, qs, 1, "B")
     r = figures(session, c)
     assert not r.any and r.sectors == [] and r.overall.first_percent is None
-
-
-@pytest.fixture
-def admin(client, session):
-    make_organiser(session)
-    admin = AdminClient(client)
-    admin.login()
-    return admin
 
 
 def cells(html: str, row_header: str) -> list[str]:

@@ -14,20 +14,12 @@ from sqlalchemy import select
 
 from quiz.db import utcnow
 from quiz.models import Campaign, Participant
-from tests.admin_factories import AdminClient, flashes, import_meldcode, make_organiser
+from tests.admin_factories import flashes, import_meldcode
 from tests.factories import make_campaign
 from tests.test_admin_campaigns import valid_form
 from tests.test_signup import VALID, csrf_token
 
 SVG = "{http://www.w3.org/2000/svg}"
-
-
-@pytest.fixture
-def admin(client, session):
-    make_organiser(session)
-    admin = AdminClient(client)
-    admin.login()
-    return admin
 
 
 def sign_up(client, url: str = "/", email: str = "jan@example.org"):  # noqa: ANN201

@@ -12,7 +12,7 @@ from quiz import create_app as _create_app
 from quiz.db import database
 from quiz.links import manage_token
 from quiz.security import FRAMED_ENDPOINTS
-from tests.admin_factories import AdminClient, make_organiser
+from tests.admin_factories import make_organiser
 from tests.answer_factories import make_players, make_quiz
 from tests.conftest import at
 
@@ -63,14 +63,6 @@ RULES = _rules()
 def app_config(app_config):
     app_config["QUIZ_MAIL_BACKEND"] = "dev"  # so the dev mailbox's routes exist too
     return app_config
-
-
-@pytest.fixture
-def admin(client, session):
-    make_organiser(session)
-    admin = AdminClient(client)
-    admin.login()
-    return admin
 
 
 @pytest.mark.parametrize(("endpoint", "path"), RULES, ids=[endpoint for endpoint, _ in RULES])

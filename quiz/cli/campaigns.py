@@ -21,36 +21,46 @@ from quiz.urls import external_url
 DEFAULT_SLUG = "meldcodequiz"
 
 
-def repeat_options(defaults: bool):  # noqa: ANN201 - a click decorator
-    """--repeats, --repeat-interval and --repeat-max; with the model's defaults
-    for `create`, none for `edit` (an option left out changes nothing)."""
+def after_the_week_options(defaults: bool):  # noqa: ANN201 - a click decorator
+    """--repeats, --repeat-interval, --repeat-max and --certificates/--no-certificates:
+    with the model's column defaults for `create`, none for `edit` (an option
+    left out changes nothing)."""
+
+    def default(column: str) -> object:
+        return Campaign.__table__.c[column].default.arg if defaults else None
+
+    options = (
+        click.option(
+            "--repeats",
+            type=click.Choice(REPEAT_MODES),
+            default=default("repeats"),
+            show_default=defaults,
+            help="Repeat questions after the week: none, only wrong or unanswered ones, or all.",
+        ),
+        click.option(
+            "--repeat-interval",
+            type=click.IntRange(1, 60),
+            default=default("repeat_interval_days"),
+            show_default=defaults,
+            help="Working days from the last quiz day to round 1; round n after n times this.",
+        ),
+        click.option(
+            "--repeat-max",
+            type=click.IntRange(1, 5),
+            default=default("repeat_max"),
+            show_default=defaults,
+            help="Rounds of repeats at most.",
+        ),
+        click.option(
+            "--certificates/--no-certificates",
+            default=default("certificates_enabled"),
+            show_default=defaults,
+            help="Certificates of participation." + ("" if defaults else " (default: unchanged)"),
+        ),
+    )
 
     def apply(fn):  # noqa: ANN001, ANN202
-        for option in reversed(
-            (
-                click.option(
-                    "--repeats",
-                    type=click.Choice(REPEAT_MODES),
-                    default="none" if defaults else None,
-                    show_default=defaults,
-                    help="Repeat questions after the week: none, only wrong or unanswered ones, or all.",
-                ),
-                click.option(
-                    "--repeat-interval",
-                    type=click.IntRange(1, 60),
-                    default=7 if defaults else None,
-                    show_default=defaults,
-                    help="Working days from the last quiz day to round 1; round n after n times this.",
-                ),
-                click.option(
-                    "--repeat-max",
-                    type=click.IntRange(1, 5),
-                    default=2 if defaults else None,
-                    show_default=defaults,
-                    help="Rounds of repeats at most.",
-                ),
-            )
-        ):
+        for option in reversed(options):
             fn = option(fn)
         return fn
 
@@ -113,13 +123,7 @@ def register(group: AppGroup) -> None:
         "--reminders/--no-reminders", default=True, show_default=True, help="'Nog niet beantwoord' block."
     )
     @click.option("--summary/--no-summary", default=True, show_default=True, help="Summary after the quiz.")
-    @click.option(
-        "--certificates/--no-certificates",
-        default=False,
-        show_default=True,
-        help="Certificates of participation.",
-    )
-    @repeat_options(defaults=True)
+    @after_the_week_options(defaults=True)
     def create(
         slug, name, set_slug, start_mode, start_date, send_time, tz, skip_dates, signup_opens, signup_closes,
         followup_time, followups, reminders, summary, repeats, repeat_interval, repeat_max, certificates,
@@ -169,12 +173,7 @@ def register(group: AppGroup) -> None:
 
     @campaign.command("edit")
     @click.argument("slug")
-    @click.option(
-        "--certificates/--no-certificates",
-        default=None,
-        help="Certificates of participation (default: unchanged).",
-    )
-    @repeat_options(defaults=False)
+    @after_the_week_options(defaults=False)
     def edit(
         slug: str,
         certificates: bool | None,

@@ -71,6 +71,16 @@ def nth_working_day(first: date, n: int, skip_dates: Iterable[date] = ()) -> dat
     return next(days)
 
 
+def repeat_round_start(
+    last_quiz_day: date, round_: int, interval: int, skip_dates: Iterable[date] = ()
+) -> date:
+    """The day round `round_` of the repeat questions begins for someone whose
+    last question went out on `last_quiz_day`: round_ * interval working days
+    after it. One schedule for the planner (quiz.repeats.rules), the
+    organisers' calendar and the certificate's "no repeat left to come"."""
+    return nth_working_day(last_quiz_day + timedelta(days=1), round_ * interval, skip_dates)
+
+
 def nth_working_day_back(end: date, n: int, skip_dates: Iterable[date] = ()) -> date:
     """The n-th working day counting back from `end`: the last working day on or
     before `end` is n = 1.

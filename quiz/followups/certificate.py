@@ -26,7 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from quiz.delivery.planner import SETTLED
-from quiz.delivery.workdays import nth_working_day, parse_skip_dates
+from quiz.delivery.workdays import nth_working_day, parse_skip_dates, repeat_round_start
 from quiz.models import GONE, Answer, Campaign, Delivery, Option, Participant, RepeatAnswer
 
 OPEN_STATUSES = ("pending", "deferred", "sending")
@@ -66,13 +66,15 @@ class Availability:
 
 
 def last_repeat_day(facts: CertificateFacts) -> date | None:
-    """The last day a repeat can go out: the last round starts repeat_max *
-    interval working days after the last quiz day, one question a working
-    day."""
+    """The last day a repeat can go out: the last round starts on the repeat
+    schedule's day (quiz.delivery.workdays.repeat_round_start) and sends one
+    question a working day."""
     if facts.last_quiz_day is None:
         return None
-    n = facts.repeat_max * facts.repeat_interval_days + max(facts.questions, 1) - 1
-    return nth_working_day(facts.last_quiz_day + timedelta(days=1), n, facts.skip_dates)
+    last_round = repeat_round_start(
+        facts.last_quiz_day, facts.repeat_max, facts.repeat_interval_days, facts.skip_dates
+    )
+    return nth_working_day(last_round, max(facts.questions, 1), facts.skip_dates)
 
 
 def repeats_may_come(facts: CertificateFacts) -> bool:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -146,32 +146,30 @@ def record_repeat_answer(
     """Store a confirmed answer to a repeat; returns (the answer that counts,
     created?). The unique key (participant, question, round) decides between
     two simultaneous confirmations. Commits."""
+    answer = RepeatAnswer(
+        participant_id=participant_id,
+        question_id=question_id,
+        round=round_,
+        option_id=option_id,
+        answered_at=now.astimezone(UTC),
+        source="confirmed",
+    )
+    session.add(answer)
     try:
-        session.execute(
-            insert(RepeatAnswer).values(
-                participant_id=participant_id,
-                question_id=question_id,
-                round=round_,
-                option_id=option_id,
-                answered_at=now.astimezone(UTC),
-                source="confirmed",
-            )
-        )
-        session.commit()
-        created = True
+        session.commit()  # the session keeps its values after commit: no read back
+        return answer, True
     except IntegrityError:
         session.rollback()
-        created = False
-    answer = session.scalar(
+    existing = session.scalar(
         select(RepeatAnswer).where(
             RepeatAnswer.participant_id == participant_id,
             RepeatAnswer.question_id == question_id,
             RepeatAnswer.round == round_,
         )
     )
-    if answer is None:  # the conflict was something else (e.g. a foreign key)
+    if existing is None:  # the conflict was something else (e.g. a foreign key)
         raise LookupError("the repeat answer was not stored")
-    return answer, created
+    return existing, False
 
 
 def stop_repeats(session: Session, participant: Participant, now: datetime) -> bool:

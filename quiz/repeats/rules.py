@@ -25,7 +25,7 @@ The rules, in the campaign's local time:
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from sqlalchemy import and_, exists, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session, aliased
@@ -33,7 +33,7 @@ from sqlalchemy.types import Integer, String
 
 from quiz.db import UTCDateTime
 from quiz.delivery.planner import SETTLED, PlanContext, _insert, local_midnight
-from quiz.delivery.workdays import nth_working_day, nth_working_day_back, parse_skip_dates
+from quiz.delivery.workdays import nth_working_day_back, parse_skip_dates, repeat_round_start
 from quiz.models import Answer, Campaign, Delivery, Option, Participant, Question, RepeatAnswer
 
 # Rounds are numbered into the outbox's `day`: 100 * round + position.
@@ -76,7 +76,7 @@ def round_start(campaign: Campaign, last_quiz_day: date, round_: int) -> date:
     went out on `last_quiz_day`: n * interval working days after it (the
     forward reading of `round_deadlines`, for the organisers' calendar). Pure."""
     skips = parse_skip_dates(campaign.skip_dates or ())
-    return nth_working_day(last_quiz_day + timedelta(days=1), round_ * campaign.repeat_interval_days, skips)
+    return repeat_round_start(last_quiz_day, round_, campaign.repeat_interval_days, skips)
 
 
 def plan_repeats(session: Session, ctx: PlanContext) -> int:

@@ -168,17 +168,14 @@ def feedback(token: str, position: int) -> Response:
     participant = participant_from_link(token, utcnow())
     session = get_session()
     question_set = participant.campaign.question_set
-    question = (
-        next((q for q in question_set.questions if q.position == position), None) if question_set else None
+    questions = question_set.questions if question_set else []
+    question = next((q for q in questions if q.position == position), None)
+    if question is None:
+        abort(404)
+    answer = session.scalar(
+        select(Answer).where(Answer.participant_id == participant.id, Answer.question_id == question.id)
     )
-    answer = (
-        session.scalar(
-            select(Answer).where(Answer.participant_id == participant.id, Answer.question_id == question.id)
-        )
-        if question is not None
-        else None
-    )
-    view = question_view(session, question.id) if question is not None else None
+    view = question_view(session, question.id)
     if answer is None or view is None:
         abort(404)
     body = render_template(
